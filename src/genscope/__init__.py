@@ -1,0 +1,8 @@
+"""genscope: audit image collections for AI-generated content."""
+
+__version__ = "0.1.0"
+
+from genscope.api import ScanError, ScanResult, scan  # noqa: E402
+from genscope.records import read_records  # noqa: E402
+
+__all__ = ["ScanError", "ScanResult", "__version__", "read_records", "scan"]

@@ -1,0 +1,3 @@
+from genscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The collection half: functions of the records table, never of the images."""

@@ -1,0 +1,173 @@
+"""Bytes → a decoded, normalised image plus facts, or a machine-readable error.
+
+The format is sniffed from the content, never taken from the file name. Decoding is bounded:
+Pillow's decompression-bomb limit is enforced as an error, not a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 100_000_000
+
+_SIGNATURES: list[tuple[int, bytes, str]] = [
+    (0, b"\xff\xd8\xff", "jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "png"),
+    (0, b"GIF87a", "gif"),
+    (0, b"GIF89a", "gif"),
+    (0, b"BM", "bmp"),
+    (0, b"II*\x00", "tiff"),
+    (0, b"MM\x00*", "tiff"),
+    (0, b"\xff\x0a", "jxl"),
+    (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n", "jxl"),
+    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "jpeg2000"),
+    (0, b"\xff\x4f\xff\x51", "jpeg2000"),
+    (0, b"8BPS", "psd"),
+    (0, b"\x00\x00\x01\x00", "ico"),
+    (0, b"qoif", "qoi"),
+]
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def sniff_format(data: bytes) -> str:
+    """Container format from magic bytes: ``jpeg``, ``png``, ``webp``, … or ``unknown``/``empty``."""
+    if not data:
+        return "empty"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in _AVIF_BRANDS:
+            return "avif"
+        if brand in _HEIF_BRANDS:
+            return "heif"
+    for offset, magic, name in _SIGNATURES:
+        if data[offset:offset + len(magic)] == magic:
+            return name
+    head = data[:256].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
+        return "svg"
+    if data[:1] == b"P" and data[1:2] in b"123456" and data[2:3] in (b" ", b"\n", b"\r", b"\t"):
+        return "pnm"
+    return "unknown"
+
+
+@dataclass
+class Decoded:
+    """Facts about one input; ``image`` is 8-bit RGB, oriented, or None with ``error`` set."""
+
+    format: str
+    image: Image.Image | None = None
+    width: int | None = None
+    height: int | None = None
+    mode: str | None = None
+    frames: int | None = None
+    error: tuple[str, str] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+_TRUNCATION_HINTS = ("truncated", "unexpected end", "end of file", "eof", "premature end", "too short",
+                     "broken data stream", "not enough data")
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return "decode.bomb", message
+    if isinstance(exc, MemoryError):
+        return "decode.bomb", "out of memory while decoding"
+    if isinstance(exc, UnidentifiedImageError):
+        return "decode.unsupported", "no decoder recognises this content"
+    lowered = message.lower()
+    if any(hint in lowered for hint in _TRUNCATION_HINTS):
+        return "decode.truncated", message
+    return "decode.corrupt", f"{type(exc).__name__}: {message}"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # Pillow's own convert clips 16-bit values at 255; scale the real range instead.
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if values.max(initial=0) > 255 else 255.0
+        image = Image.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8), "L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Composite on white, as a viewer shows it; converting would expose hidden pixels.
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode the first frame of ``data``. Never raises for bad input."""
+    import io
+
+    result = Decoded(format=sniff_format(data))
+    if result.format == "empty":
+        result.error = ("decode.empty", "zero-byte file")
+        return result
+    if result.format == "svg":
+        result.error = ("decode.unsupported", "vector SVG is not rasterised")
+        return result
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            result.mode = image.mode
+            result.width, result.height = image.size
+            result.frames = int(getattr(image, "n_frames", 1) or 1)
+            result.info = _facts(image)
+            image.load()
+            oriented = ImageOps.exif_transpose(image) or image
+            result.image = _to_rgb(oriented)
+    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes an error row
+        result.error = _classify(exc)
+        if result.format in ("heif", "avif") and result.error[0] == "decode.unsupported":
+            result.error = ("decode.unsupported",
+                            f"{result.format.upper()} needs a decoder: pip install 'genscope[heif]'")
+        return result
+    result.width, result.height = result.image.size
+    return result
+
+
+def _facts(image: Image.Image) -> dict[str, Any]:
+    """Cheap facts read at open time: Pillow's info dict (text chunks), EXIF, ICC presence."""
+    try:
+        exif = image.getexif()
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not fail the decode
+        exif = None
+    info = dict(image.info)
+    return {
+        "pil_format": image.format,
+        "pil_info": info,
+        "exif": exif,
+        "icc": bool(info.get("icc_profile")),
+        "orientation": _orientation(exif),
+    }
+
+
+def _orientation(exif: Image.Exif | None) -> int:
+    try:
+        value = int(exif.get(0x0112, 1)) if exif else 1
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def register_optional_decoders() -> list[str]:
+    """Plug in decoders that the user installed (HEIF through pillow-heif); returns their names."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return []
+    pillow_heif.register_heif_opener()
+    return ["heif"]

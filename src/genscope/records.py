@@ -1,0 +1,196 @@
+"""The records table: schema, atomic Parquet part writer, and resume bookkeeping.
+
+``DIR/records.parquet/`` is a folder of parts. Parts are written whole (temp file + rename),
+so a killed scan leaves only complete parts; a rerun reads them back, reuses every row whose
+``sha256`` and signal versions still match, and at the end rewrites old parts so that each
+input appears exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from genscope.signals import Signal
+
+RECORDS_NAME = "records.parquet"
+
+CORE_SCHEMA = pa.schema([
+    ("path", pa.string()),  # record key; for tar members "shard.tar/member"
+    ("shard", pa.string()),  # the tar shard holding the bytes, null for plain files
+    ("offset", pa.int64()),  # byte offset of a tar member's data
+    ("sha256", pa.string()),
+    ("bytes", pa.int64()),
+    ("format", pa.string()),  # sniffed from content
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("mode", pa.string()),  # the file's own colour mode, before conversion to RGB
+    ("frames", pa.int32()),
+    ("error", pa.string()),  # machine-readable code, null when the image decoded
+    ("error_message", pa.string()),
+    ("meta", pa.string()),  # JSON: WebDataset sidecars or manifest columns
+    ("elapsed_ms", pa.float32()),  # timing: differs between runs by nature
+])
+TIMING_COLUMNS = ("elapsed_ms",)
+
+
+def signal_columns(signal: type[Signal] | Signal) -> list[pa.Field]:
+    prefix = signal.name
+    fields = [pa.field(f"{prefix}.{f.name}", f.type) for f in signal.schema]
+    return [*fields, pa.field(f"{prefix}.version", pa.string()), pa.field(f"{prefix}.error", pa.string())]
+
+
+def records_schema(signals: list[type[Signal]] | list[Signal]) -> pa.Schema:
+    fields = list(CORE_SCHEMA)
+    for signal in signals:
+        fields.extend(signal_columns(signal))
+    return pa.schema(fields)
+
+
+def records_dir(out: str | os.PathLike) -> Path:
+    return Path(out) / RECORDS_NAME
+
+
+def read_records(out: str | os.PathLike) -> pa.Table:
+    """All records of a scan folder (or of a records folder/file given directly)."""
+    path = Path(out)
+    if path.name != RECORDS_NAME and (path / RECORDS_NAME).exists():
+        path = path / RECORDS_NAME
+    return pq.read_table(path)
+
+
+def _parts(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+
+
+def _write_atomic(table: pa.Table, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(table, temp, compression="zstd")
+    os.replace(temp, target)
+
+
+@dataclass
+class Existing:
+    """What a previous (possibly killed) run left: the latest row per path."""
+
+    sha256: dict[str, str | None] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    location: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    _cache: tuple[Path, list[dict[str, Any]]] | None = None
+
+    @classmethod
+    def load(cls, folder: Path) -> Existing:
+        existing = cls()
+        for part in _parts(folder):  # names sort by run, so later rows win
+            try:
+                columns = pq.read_schema(part).names
+                wanted = [c for c in columns if c in ("path", "sha256", "error") or c.endswith(".version")]
+                table = pq.read_table(part, columns=wanted)
+            except (pa.ArrowInvalid, OSError):
+                continue  # an unreadable part is dropped at finish; its rows are recomputed
+            data = table.to_pydict()
+            version_columns = [c for c in wanted if c.endswith(".version")]
+            for row, path in enumerate(data["path"]):
+                existing.location[path] = (part, row)
+                existing.sha256[path] = data["sha256"][row]
+                if data["error"][row] is not None:
+                    existing.failed.add(path)
+                else:
+                    existing.failed.discard(path)
+                existing.versions[path] = {c[: -len(".version")]: data[c][row] for c in version_columns
+                                           if data[c][row] is not None}
+        return existing
+
+    def stale_signals(self, path: str, current: dict[str, str]) -> list[str] | None:
+        """None: compute everything; else the signals whose stored version is missing or old."""
+        if path not in self.location or path in self.failed or not self.sha256.get(path):
+            return None
+        stored = self.versions.get(path, {})
+        return [name for name, version in current.items() if stored.get(name) != version]
+
+    def row(self, path: str) -> dict[str, Any]:
+        part, index = self.location[path]
+        if self._cache is None or self._cache[0] != part:
+            self._cache = (part, pq.read_table(part).to_pylist())
+        return self._cache[1][index]
+
+
+class PartWriter:
+    """Buffers rows and writes them as whole parts, by size or age, so a kill loses little."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, rows_per_part: int = 1000,
+                 seconds_per_part: float = 5.0) -> None:
+        self.folder = folder
+        self.schema = schema
+        self.rows_per_part = rows_per_part
+        self.seconds_per_part = seconds_per_part
+        self.run = f"{time.time_ns():020d}"
+        self.written: list[Path] = []
+        self._rows: list[dict[str, Any]] = []
+        self._since = time.monotonic()
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self._rows.extend(rows)
+        if len(self._rows) >= self.rows_per_part or time.monotonic() - self._since > self.seconds_per_part:
+            self.flush()
+
+    def flush(self) -> None:
+        self._since = time.monotonic()
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        target = self.folder / f"part-{self.run}-{len(self.written):06d}.parquet"
+        _write_atomic(table, target)
+        self.written.append(target)
+        self._rows = []
+
+
+def finish_parts(folder: Path, schema: pa.Schema, keep_paths: set[str], new_parts: list[Path]) -> None:
+    """Leave exactly one row per path in ``keep_paths`` and every part in ``schema``.
+
+    Old parts lose rows that this run rewrote, rows of inputs no longer scanned, and older
+    duplicates left by a killed run; parts that end up empty are removed.
+    """
+    new = set(new_parts)
+    rewritten: set[str] = set()
+    for part in new_parts:
+        rewritten.update(pq.read_table(part, columns=["path"]).column("path").to_pylist())
+    owners: dict[str, tuple[Path, int]] = {}
+    old_parts = [p for p in _parts(folder) if p not in new]
+    for part in old_parts:
+        try:
+            paths = pq.read_table(part, columns=["path"]).column("path").to_pylist()
+        except (pa.ArrowInvalid, OSError):
+            continue
+        for row, path in enumerate(paths):
+            owners[path] = (part, row)
+    for part in old_parts:
+        try:
+            table = pq.read_table(part)
+        except (pa.ArrowInvalid, OSError):
+            part.unlink()
+            continue
+        paths = table.column("path").to_pylist()
+        keep = [row for row, path in enumerate(paths)
+                if path in keep_paths and path not in rewritten and owners.get(path) == (part, row)]
+        if not keep:
+            part.unlink()
+        elif len(keep) < len(paths) or table.schema != schema:
+            _write_atomic(conform(table.take(keep), schema), part)
+    for stray in folder.glob(".part-*.tmp"):
+        stray.unlink()  # temp files of a run killed while writing
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns: missing ones null, extra ones dropped."""
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)

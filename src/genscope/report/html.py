@@ -1,0 +1,106 @@
+"""Render ``report.html`` from records + summary. Everything from an image is escaped by Jinja."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pyarrow as pa
+import pyarrow.compute as pc
+from markupsafe import Markup
+
+from genscope.report import svg
+from genscope.report.sections import signal_sections
+from genscope.report.thumbs import thumbnails
+from genscope.sources.item import Item
+
+CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes", "error")
+
+
+@dataclass
+class Cell:
+    text: str
+    sort: str | float
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("genscope.report", "templates"),
+        autoescape=True,  # file names and metadata are hostile: escape everything by default
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows: int = 500) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    html = render_report(table, summary, rows=rows)
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_text(html, encoding="utf-8")
+    temp.replace(target)
+    return target
+
+
+def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500) -> str:
+    shown = _pick_rows(table, rows)
+    columns = [c for c in _table_columns(table) if shown.column(c).null_count < shown.num_rows]
+    records = shown.to_pylist()
+    items = [Item(path=r["path"], file=r["shard"] or r["path"], offset=r["offset"], size=r["bytes"])
+             if r["error"] is None else None for r in records]
+    wanted = [item for item in items if item is not None]
+    uris = iter(thumbnails(wanted))
+    thumbs = [next(uris) if item is not None else None for item in items]
+    body_rows = [{"path": r["path"], "thumb": thumb, "error": r["error"], "error_message": r["error_message"],
+                  "cells": [_cell(r.get(c), c) for c in columns]} for r, thumb in zip(records, thumbs, strict=True)]
+    formats = sorted(summary.get("formats", {}).items(), key=lambda kv: -kv[1])
+    errors = list(summary.get("errors_by_code", {}).items())
+    return _environment().get_template("report.html.j2").render(
+        title="genscope report",
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        summary=summary,
+        summary_json=json.dumps(summary, indent=2, ensure_ascii=False),
+        formats_plot=svg.bars(formats[:12]),
+        errors=errors,
+        errors_plot=svg.bars(errors[:12]),
+        sections=signal_sections(table),
+        columns=columns,
+        rows=body_rows,
+        shown=len(body_rows),
+        total=table.num_rows,
+    )
+
+
+def _pick_rows(table: pa.Table, limit: int) -> pa.Table:
+    """Failures first (they need attention), then the rest in path order, at most ``limit``."""
+    failed = pc.is_valid(table.column("error"))
+    ordered = pa.concat_tables([table.filter(failed).sort_by("path"),
+                                table.filter(pc.invert(failed)).sort_by("path")])
+    return ordered.slice(0, limit)
+
+
+def _table_columns(table: pa.Table) -> list[str]:
+    signal_fields = [name for name in table.column_names
+                     if "." in name and not name.endswith(".version")
+                     and not pa.types.is_list(table.schema.field(name).type)
+                     and not pa.types.is_fixed_size_list(table.schema.field(name).type)]
+    return [*CORE_TABLE_COLUMNS[:-1], *signal_fields]
+
+
+def _cell(value: Any, column: str) -> Cell:
+    if value is None:
+        return Cell("", "")
+    if isinstance(value, bool):
+        return Cell("yes" if value else "no", int(value))
+    if column == "phash.hash":
+        return Cell(f"{value:016x}", f"{value:016x}")
+    if isinstance(value, int | float):
+        text = f"{value:.3g}" if isinstance(value, float) else str(value)
+        return Cell(text, value)
+    text = str(value)
+    return Cell(text if len(text) <= 120 else text[:119] + "…", text[:200])
+
+
+__all__ = ["Markup", "render_report", "write_report"]

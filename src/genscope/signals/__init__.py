@@ -1,0 +1,63 @@
+"""Signal registry: a new signal is one module and one entry in ``REGISTRY``.
+
+Entries are ``"module:Class"`` strings imported lazily, so a scan that does not ask for a
+signal never imports its (possibly heavy) dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from genscope.signals.base import Sample, Signal, SignalError
+
+
+@dataclass(frozen=True)
+class Entry:
+    target: str  # "package.module:ClassName"
+    default: bool  # part of a scan when the user names no signals
+    help: str
+
+
+REGISTRY: dict[str, Entry] = {
+    "exif": Entry("genscope.signals.exif:ExifSignal", True, "camera/software EXIF basics"),
+    "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT)"),
+}
+
+
+class UnknownSignal(ValueError):
+    pass
+
+
+def default_signals() -> list[str]:
+    return [name for name, entry in REGISTRY.items() if entry.default]
+
+
+def signal_class(name: str) -> type[Signal]:
+    """A registered signal by name, or a third-party one given as ``"package.module:Class"``."""
+    if ":" in name:
+        target = name
+    elif name in REGISTRY:
+        target = REGISTRY[name].target
+    else:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnknownSignal(f"unknown signal {name!r} (known: {known}, or module:Class)")
+    module_name, _, class_name = target.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownSignal(f"cannot load signal {name!r}: {exc}") from None
+    if not isinstance(found, type) or not all(hasattr(found, a) for a in ("name", "version", "schema")):
+        raise UnknownSignal(f"{name!r} is not a Signal class")
+    return found
+
+
+def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = None) -> list[Signal]:
+    """Instantiate signals by name; ``options[name]`` is passed as keyword arguments."""
+    options = options or {}
+    return [signal_class(name)(**options.get(name, {})) for name in names]
+
+
+__all__ = ["REGISTRY", "Entry", "Sample", "Signal", "SignalError", "UnknownSignal",
+           "build_signals", "default_signals", "signal_class"]

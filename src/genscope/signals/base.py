@@ -1,0 +1,68 @@
+"""The Signal protocol: how a per-image measurement plugs into a scan.
+
+A signal is a pure function of a batch of samples (image bytes + decoded image), returning
+flat typed columns. The engine prefixes every field with ``<name>.`` in the records and adds
+``<name>.version`` and ``<name>.error`` columns by itself, so a signal never writes those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import pyarrow as pa
+from PIL import Image
+
+
+@dataclass
+class Sample:
+    """One input as the signals see it.
+
+    ``image`` is the decoded first frame, EXIF-orientation applied, converted to 8-bit RGB;
+    it is ``None`` when decoding failed (only signals with ``needs_image = False`` see those).
+    ``info`` holds facts the decoder read without extra work (original mode, format, the
+    raw EXIF block, Pillow's ``info`` dict of text chunks, ICC presence, frame count).
+    """
+
+    path: str
+    data: bytes
+    image: Image.Image | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class SignalError(Exception):
+    """Raised by a signal for one sample when the input defeats it.
+
+    ``code`` is machine-readable (``metadata.invalid_json``); the engine stores
+    ``"<code>: <message>"`` in the ``<name>.error`` column and nulls the signal's fields.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@runtime_checkable
+class Signal(Protocol):
+    """A per-image signal.
+
+    Attributes:
+        name: column prefix, lower-case, no dots (``exif``, ``phash``, ``detector``).
+        version: bump it whenever the output for the same bytes can change; a rerun
+            recomputes rows whose stored version differs.
+        schema: the fields (without prefix); every value is nullable.
+        needs_image: when False the signal also receives samples that failed to decode
+            (``image is None``), e.g. to read metadata from a truncated file.
+
+    ``compute`` returns one dict per sample, in order, holding the schema's fields (missing
+    keys become null), or a ``SignalError`` instance for a sample the signal could not read.
+    It may raise for the whole batch; the engine then retries sample by sample.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    schema: ClassVar[pa.Schema]
+    needs_image: ClassVar[bool]
+
+    def compute(self, batch: list[Sample]) -> list[dict[str, Any] | SignalError]: ...

@@ -1,0 +1,69 @@
+"""Enumerate inputs into ``Item`` records; the workers read their bytes.
+
+Every input becomes exactly one ``Item`` (a listing failure is an ``Item`` carrying an error),
+so the engine can promise one row per input. Sources know nothing about decoding or signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from genscope.sources.item import Item, display_path, read_item
+from genscope.sources.local import IMAGE_EXTENSIONS, walk_folder
+from genscope.sources.manifest import MANIFEST_SUFFIXES, read_manifest
+from genscope.sources.pathlist import LIST_SUFFIXES, read_path_list
+from genscope.sources.tar import TAR_SUFFIXES, list_tar
+
+
+class SourceError(ValueError):
+    """A named input that cannot be used at all (a usage error, not a per-file error)."""
+
+
+def expand(target: str, *, all_files: bool = False) -> Iterator[Item]:
+    """Items for one command-line target: a folder, an image, a list, a manifest or a shard."""
+    path = Path(target)
+    suffix = path.name.lower()
+    if path.is_dir():
+        yield from walk_folder(target, all_files=all_files)
+    elif not path.exists() and not path.is_symlink():
+        raise SourceError(f"no such file or folder: {display_path(target)}")
+    elif suffix.endswith(TAR_SUFFIXES):
+        yield from list_tar(target)
+    elif suffix.endswith(MANIFEST_SUFFIXES):
+        yield from _expand_each(read_manifest(target), all_files)
+    elif suffix.endswith(LIST_SUFFIXES):
+        yield from _expand_each(read_path_list(target), all_files)
+    else:
+        yield Item.for_file(target)
+
+
+def _expand_each(entries: Iterable[Item], all_files: bool) -> Iterator[Item]:
+    # A list or manifest may name folders and shards too; expand those in place.
+    for entry in entries:
+        path = Path(entry.file)
+        if entry.error is None and entry.offset is None and path.is_dir():
+            yield from walk_folder(entry.file, all_files=all_files)
+        elif entry.error is None and entry.file.lower().endswith(TAR_SUFFIXES) and path.is_file():
+            yield from list_tar(entry.file)
+        else:
+            yield entry
+
+
+def enumerate_inputs(targets: list[str], *, all_files: bool = False) -> tuple[list[Item], int]:
+    """All items for the targets, de-duplicated by record path; returns (items, duplicates)."""
+    seen: set[str] = set()
+    items: list[Item] = []
+    duplicates = 0
+    for target in targets:
+        for item in expand(target, all_files=all_files):
+            if item.path in seen:
+                duplicates += 1
+                continue
+            seen.add(item.path)
+            items.append(item)
+    return items, duplicates
+
+
+__all__ = ["IMAGE_EXTENSIONS", "Item", "SourceError", "display_path", "enumerate_inputs", "expand",
+           "read_item"]

@@ -1,0 +1,71 @@
+"""A scan killed with SIGKILL and rerun ends with every input exactly once, reusing finished work."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+import genscope
+from conftest import genscope_command, make_images
+
+
+def test_sigkill_midway_then_rerun_gives_each_input_once(tmp_path: Path) -> None:
+    make_images(tmp_path / "in", 400)
+    out = tmp_path / "out"
+    args = ["scan", str(tmp_path / "in"), "--out", str(out), "--workers", "2", "--quiet",
+            "--signals", "exif,phash,support_signals:SlowSignal"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    process = subprocess.Popen(genscope_command(*args), env=env, start_new_session=True)
+    parts = out / "records.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(parts.glob("part-*.parquet")):
+        time.sleep(0.1)
+    assert process.poll() is None, "the scan finished before it could be killed; make it slower"
+    os.killpg(process.pid, signal.SIGKILL)  # the whole group: the CLI and its workers
+    process.wait(30)
+    done_before = sum(pq.read_metadata(p).num_rows for p in parts.glob("part-*.parquet"))
+    assert 0 < done_before < 400
+    assert not (out / "summary.json").exists()
+
+    rerun = subprocess.run(genscope_command(*args), env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    table = pq.read_table(parts)
+    paths = table.column("path").to_pylist()
+    assert len(paths) == 400 == len(set(paths))
+    assert table.filter(table.column("error").is_valid()).num_rows == 0
+    timing = json.loads((out / "summary.json").read_text())["timing"]
+    assert timing["reused_from_previous_run"] == done_before
+    assert timing["computed"] == 400 - done_before
+
+
+def test_rerun_recomputes_only_missing_signals_and_changed_files(tmp_path: Path) -> None:
+    images = make_images(tmp_path / "in", 12)
+    out = tmp_path / "out"
+    first = genscope.scan(tmp_path / "in", out, signals=["exif"], workers=1, report=False, progress=False)
+    before = {row["path"]: row for row in first.records.to_pylist()}
+
+    images[0].write_bytes(images[1].read_bytes())  # one file changes content
+    (tmp_path / "in" / "new.jpg").write_bytes(images[2].read_bytes())  # one file is new
+    images[3].unlink()  # one file is gone
+    second = genscope.scan(tmp_path / "in", out, signals=["exif", "phash"], workers=1, report=False,
+                           progress=False)
+    rows = {row["path"]: row for row in second.records.to_pylist()}
+    assert len(rows) == 12 and str(images[3]) not in rows
+    assert all(row["phash.hash"] is not None and row["exif.version"] == "1" for row in rows.values())
+    assert rows[str(images[0])]["sha256"] == before[str(images[1])]["sha256"]
+    timing = second.summary["timing"]
+    assert timing["computed"] == 12 and timing["reused_from_previous_run"] == 0
+    assert timing["images_per_signal"] == {"exif": 2, "phash": 12}  # exif: the changed and the new file
+
+    third = genscope.scan(tmp_path / "in", out, signals=["exif", "phash"], workers=1, report=False,
+                          progress=False)
+    assert third.summary["timing"]["computed"] == 0
+    assert third.summary["timing"]["reused_from_previous_run"] == 12
+    assert third.records.sort_by("path").drop_columns(["elapsed_ms"]).equals(
+        second.records.sort_by("path").drop_columns(["elapsed_ms"]))
