@@ -18,7 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 COPIES = {
     "generated_kandinsky3.jpg": "detect/val/generated/kandinsky3_readme/k3_photo_16.jpg",  # Apache-2.0
-    "generated_comfyui_lora.png": "detect/train/generated/comfyui_examples/lora__lora.png",  # permissive
+    "generated_comfyui_sdxlturbo.png": "detect/val/generated/comfyui_examples/sdturbo__sdxlturbo_example.png",
     "generated_a1111_parameters.png": "provenance/metadata/a1111_parameters_chunk.png",  # MIT (sd-parsers)
 }
 KODAK = {"real_kodim03.jpg": "detect/train/real/kodak_lossless/kodim03.png",  # unrestricted use

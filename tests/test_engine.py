@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import genscope
-from conftest import make_images, run_genscope
 from genscope.engine.local import EngineError
+
+from conftest import make_images, run_genscope
 from hostile import encode, photo
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import genscope
+
 from conftest import genscope_command, make_images
 
 

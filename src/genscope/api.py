@@ -46,7 +46,7 @@ class ScanResult:
     def records(self) -> pa.Table:
         return read_records(self.out)
 
-    def to_pandas(self):  # noqa: ANN201 - pandas is optional
+    def to_pandas(self):
         return self.records.to_pandas()
 
     @property

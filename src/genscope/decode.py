@@ -31,6 +31,9 @@ _SIGNATURES: list[tuple[int, bytes, str]] = [
     (0, b"\x00\x00\x01\x00", "ico"),
     (0, b"qoif", "qoi"),
 ]
+# Sniffed formats Pillow itself decodes: unreadable content in one of them is damage, not a gap.
+PILLOW_FORMATS = frozenset({"jpeg", "png", "gif", "bmp", "tiff", "webp", "avif", "jpeg2000", "ico", "psd",
+                            "pnm", "qoi"})
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 
@@ -76,13 +79,15 @@ _TRUNCATION_HINTS = ("truncated", "unexpected end", "end of file", "eof", "prema
                      "broken data stream", "not enough data")
 
 
-def _classify(exc: Exception) -> tuple[str, str]:
+def _classify(exc: Exception, sniffed: str) -> tuple[str, str]:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        return "decode.bomb", message
+        return "decode.bomb", f"{message.split(', could be')[0]} (raise --max-pixels to allow it)"
     if isinstance(exc, MemoryError):
         return "decode.bomb", "out of memory while decoding"
     if isinstance(exc, UnidentifiedImageError):
+        if sniffed in PILLOW_FORMATS:
+            return "decode.corrupt", f"{sniffed} signature but the header cannot be parsed"
         return "decode.unsupported", "no decoder recognises this content"
     lowered = message.lower()
     if any(hint in lowered for hint in _TRUNCATION_HINTS):
@@ -129,8 +134,8 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
             image.load()
             oriented = ImageOps.exif_transpose(image) or image
             result.image = _to_rgb(oriented)
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes an error row
-        result.error = _classify(exc)
+    except Exception as exc:
+        result.error = _classify(exc, result.format)
         if result.format in ("heif", "avif") and result.error[0] == "decode.unsupported":
             result.error = ("decode.unsupported",
                             f"{result.format.upper()} needs a decoder: pip install 'genscope[heif]'")
@@ -143,7 +148,7 @@ def _facts(image: Image.Image) -> dict[str, Any]:
     """Cheap facts read at open time: Pillow's info dict (text chunks), EXIF, ICC presence."""
     try:
         exif = image.getexif()
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not fail the decode
+    except Exception:
         exif = None
     info = dict(image.info)
     return {

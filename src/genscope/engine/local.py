@@ -9,6 +9,7 @@ bounded by ``workers × batch size`` decoded images whatever the number of input
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 import traceback
@@ -30,7 +31,7 @@ class EngineError(RuntimeError):
 def _worker_main(config: ScanConfig, conn: Connection) -> None:
     try:
         processor = Processor(config)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent as one clear line
+    except Exception as exc:
         conn.send(("fatal", f"cannot start worker: {type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", None))
@@ -43,7 +44,7 @@ def _worker_main(config: ScanConfig, conn: Connection) -> None:
             return
         try:
             rows, stats = processor.process(message)
-        except Exception:  # noqa: BLE001 - a bug in the engine itself: report it, keep the row count
+        except Exception:
             conn.send(("bug", traceback.format_exc()[-2000:]))
             continue
         conn.send(("done", (rows, stats)))
@@ -160,10 +161,8 @@ class LocalEngine:
     def _stop_all(self) -> None:
         for slot in self._slots:  # idle workers exit on None; busy or stuck ones are killed below
             if slot.tasks is None and slot.process.is_alive():
-                try:
+                with contextlib.suppress(OSError):  # it died meanwhile: killed below
                     slot.conn.send(None)
-                except OSError:
-                    pass
         deadline = time.monotonic() + 5
         for slot in self._slots:
             slot.process.join(max(0.0, deadline - time.monotonic()))

@@ -22,7 +22,7 @@ CUSTOM_SECTIONS: dict[str, str] = {}
 @dataclass
 class Block:
     label: str
-    plot: Markup = Markup("")
+    plot: Markup = field(default_factory=Markup)
     note: str = ""
 
 
@@ -33,7 +33,7 @@ class Section:
     version: str = ""
     intro: str = ""
     blocks: list[Block] = field(default_factory=list)
-    html: Markup = Markup("")  # free-form part for custom sections (must be built escaped)
+    html: Markup = field(default_factory=Markup)  # free-form part for custom sections (must be built escaped)
 
 
 def signal_names(table: pa.Table) -> list[str]:
@@ -57,12 +57,19 @@ def generic_section(table: pa.Table, name: str) -> Section:
     computed = table.num_rows - table.column(f"{name}.version").null_count
     section = Section(name=name, title=f"Signal: {name}", version=", ".join(versions),
                       intro=f"computed for {computed} of {table.num_rows} inputs")
+    empty = []
     for field_ in table.schema:
         if not field_.name.startswith(name + ".") or field_.name.endswith((".version", ".error")):
             continue
-        block = column_block(field_.name, table.column(field_.name))
+        column = table.column(field_.name)
+        if column.null_count == len(column):
+            empty.append(field_.name)
+            continue
+        block = column_block(field_.name, column)
         if block is not None:
             section.blocks.append(block)
+    if empty:
+        section.intro += f"; no values in {', '.join(empty)}"
     errors = [e.split(":", 1)[0] for e in table.column(f"{name}.error").to_pylist() if e]
     if errors:
         section.blocks.append(Block("errors", svg.bars(Counter(errors).most_common(10)),
@@ -74,8 +81,6 @@ def column_block(label: str, column: pa.ChunkedArray) -> Block | None:
     kind = column.type
     valid = column.drop_null()
     missing = f"{column.null_count} empty" if column.null_count else ""
-    if len(valid) == 0:
-        return Block(label, note="no values")
     if pa.types.is_boolean(kind):
         true = int(pc.sum(pc.cast(valid, pa.int64())).as_py() or 0)
         return Block(label, svg.bars([("yes", true), ("no", len(valid) - true)]), missing)

@@ -1,0 +1,42 @@
+"""The command line: exit codes, one-line errors, quiet mode, the example folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from conftest import REPO, make_images, run_genscope
+
+
+def test_examples_scan_like_the_readme(tmp_path: Path) -> None:
+    completed = run_genscope("scan", str(REPO / "examples"), "--out", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    assert "scanned 6 inputs: 5 ok, 1 failed" in completed.stderr
+    table = pq.read_table(tmp_path / "out" / "records.parquet")
+    assert table.num_rows == 6
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["errors_by_code"] == {"decode.truncated": 1}
+    assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    make_images(tmp_path / "in", 1)
+    for args, expected in (
+        (["scan", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], "no such file or folder"),
+        (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--signals", "nosuch"], "unknown signal"),
+        (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--workers", "0"], "must be at least 1"),
+    ):
+        completed = run_genscope(*args)
+        assert completed.returncode == 2, (args, completed.stderr)
+        lines = completed.stderr.strip().splitlines()
+        assert expected in lines[-1] and "Traceback" not in completed.stderr
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    make_images(tmp_path / "in", 1)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "records.parquet").write_text("not a folder")
+    completed = run_genscope("scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
+    assert completed.returncode == 2 and "not a records folder" in completed.stderr
