@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from genscope.api import ScanError, ScanResult, scan  # noqa: E402
-from genscope.records import read_records  # noqa: E402
+from genscope.api import ScanError, ScanResult, scan
+from genscope.records import read_records
 
 __all__ = ["ScanError", "ScanResult", "__version__", "read_records", "scan"]

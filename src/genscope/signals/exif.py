@@ -50,7 +50,7 @@ class ExifSignal:
         row: dict[str, Any] = {key: clean_text(exif.get(tag)) for key, tag in _TAGS.items()}
         try:
             sub = exif.get_ifd(_EXIF_IFD)
-        except Exception:  # noqa: BLE001 - a broken sub-IFD still leaves the main tags
+        except Exception:  # a broken sub-IFD still leaves the main tags
             sub = {}
         row["datetime"] = clean_text(sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME), 32)
         orientation = exif.get(0x0112)
