@@ -134,7 +134,7 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
             image.load()
             oriented = ImageOps.exif_transpose(image) or image
             result.image = _to_rgb(oriented)
-    except Exception as exc:
+    except Exception as exc:  # every decoder failure becomes an error row
         result.error = _classify(exc, result.format)
         if result.format in ("heif", "avif") and result.error[0] == "decode.unsupported":
             result.error = ("decode.unsupported",
@@ -148,7 +148,7 @@ def _facts(image: Image.Image) -> dict[str, Any]:
     """Cheap facts read at open time: Pillow's info dict (text chunks), EXIF, ICC presence."""
     try:
         exif = image.getexif()
-    except Exception:
+    except Exception:  # a broken EXIF block must not fail the decode
         exif = None
     info = dict(image.info)
     return {

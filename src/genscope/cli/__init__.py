@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"genscope {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
-    except Exception as exc:
+    except Exception as exc:  # one line for the user; GENSCOPE_DEBUG=1 shows the traceback
         import os
 
         if os.environ.get("GENSCOPE_DEBUG"):

@@ -31,7 +31,7 @@ class EngineError(RuntimeError):
 def _worker_main(config: ScanConfig, conn: Connection) -> None:
     try:
         processor = Processor(config)
-    except Exception as exc:
+    except Exception as exc:  # reported to the parent as one clear line
         conn.send(("fatal", f"cannot start worker: {type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", None))
@@ -44,7 +44,7 @@ def _worker_main(config: ScanConfig, conn: Connection) -> None:
             return
         try:
             rows, stats = processor.process(message)
-        except Exception:
+        except Exception:  # a bug in the engine itself: report it, keep the row count
             conn.send(("bug", traceback.format_exc()[-2000:]))
             continue
         conn.send(("done", (rows, stats)))

@@ -131,7 +131,7 @@ def run_signal(signal: Signal, samples: list[Sample]) -> list[dict[str, Any] | S
             raise RuntimeError(f"returned {len(outputs)} outputs for {len(samples)} samples")
         _check_types(signal, outputs)
         return outputs
-    except Exception:
+    except Exception:  # isolate the sample that breaks the signal
         if len(samples) == 1:
             return [_single(signal, samples[0])]
         return [_single(signal, sample) for sample in samples]
@@ -144,7 +144,7 @@ def _single(signal: Signal, sample: Sample) -> dict[str, Any] | SignalError:
         return outputs[0]
     except SignalError as exc:
         return exc
-    except Exception as exc:
+    except Exception as exc:  # a bug or hostile input in one signal never fails the row
         return SignalError("signal.exception", f"{type(exc).__name__}: {exc}"[:500])
 
 
