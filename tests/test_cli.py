@@ -27,6 +27,10 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
         (["scan", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], "no such file or folder"),
         (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--signals", "nosuch"], "unknown signal"),
         (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--workers", "0"], "must be at least 1"),
+        (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--signal-option", "exif.nope=1"],
+         "bad options for signal 'exif'"),
+        (["scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--signal-option", "phash"],
+         "expected SIGNAL.OPTION=VALUE"),
     ):
         completed = run_genscope(*args)
         assert completed.returncode == 2, (args, completed.stderr)

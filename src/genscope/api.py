@@ -26,7 +26,7 @@ from genscope.records import (
     records_dir,
     records_schema,
 )
-from genscope.signals import default_signals, signal_class
+from genscope.signals import check_options, default_signals, signal_class
 from genscope.sources import Item, enumerate_inputs
 from genscope.sources.item import DEFAULT_MAX_BYTES
 
@@ -76,6 +76,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
     targets = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     names = list(signals) if signals is not None else default_signals()
     classes = [signal_class(name) for name in names]
+    check_options(classes, signal_options or {})
     out_path = Path(out)
     folder = records_dir(out_path)
     if folder.exists() and not folder.is_dir():

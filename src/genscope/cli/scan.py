@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.options import byte_size, positive_int
+from genscope.cli.options import byte_size, collect_signal_options, positive_int, signal_option
 from genscope.signals import REGISTRY, UnknownSignal, default_signals
 
 HELP = "scan folders, files, path lists, CSV/Parquet manifests and .tar shards"
@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--signals", metavar="A,B",
                         help=f"signals to compute (default: {','.join(default_signals())}; known: "
                              f"{','.join(REGISTRY)})")
+    parser.add_argument("--signal-option", type=signal_option, action="append", metavar="SIGNAL.KEY=VALUE",
+                        help="an option for one signal, e.g. detector.model=/path/to/model (repeatable)")
     parser.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="images per signal call (default 8)")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds allowed per file")
@@ -40,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
     signals = [s.strip() for s in args.signals.split(",") if s.strip()] if args.signals else None
     try:
-        result = scan(args.paths, args.out, signals=signals, workers=args.workers, batch_size=args.batch_size,
+        result = scan(args.paths, args.out, signals=signals,
+                      signal_options=collect_signal_options(args.signal_option), workers=args.workers,
+                      batch_size=args.batch_size,
                       timeout_s=args.timeout, max_pixels=args.max_pixels, max_bytes=args.max_bytes,
                       all_files=args.all_files, report=not args.no_report, report_rows=args.report_rows,
                       progress=False if args.quiet else None)

@@ -7,6 +7,7 @@ signal never imports its (possibly heavy) dependencies.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,18 @@ def signal_class(name: str) -> type[Signal]:
     return found
 
 
+def check_options(classes: list[type[Signal]], options: dict[str, dict[str, Any]]) -> None:
+    """Fail early, in the calling process, on options no selected signal accepts."""
+    by_name = {cls.name: cls for cls in classes}
+    for name, values in options.items():
+        if name not in by_name:
+            raise UnknownSignal(f"options given for {name!r}, which is not among this scan's signals")
+        try:
+            inspect.signature(by_name[name]).bind(**values)
+        except TypeError as exc:
+            raise UnknownSignal(f"bad options for signal {name!r}: {exc}") from None
+
+
 def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = None) -> list[Signal]:
     """Instantiate signals by name; ``options[name]`` is passed as keyword arguments."""
     options = options or {}
@@ -60,4 +73,4 @@ def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = 
 
 
 __all__ = ["REGISTRY", "Entry", "Sample", "Signal", "SignalError", "UnknownSignal",
-           "build_signals", "default_signals", "signal_class"]
+           "build_signals", "check_options", "default_signals", "signal_class"]

@@ -1,0 +1,19 @@
+"""``genscope train-detector --data DIR_OR_MANIFEST --out MODEL_DIR`` (needs the ``train`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from genscope.train.train_detector import add_arguments
+
+    p = subparsers.add_parser("train-detector", help="train the real-vs-generated detector (torch extra)")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genscope.train.train_detector import run as train_run
+
+    return train_run(args)
