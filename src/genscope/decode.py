@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -151,7 +151,15 @@ def _facts(image: Image.Image) -> dict[str, Any]:
     except Exception:  # a broken EXIF block must not fail the decode
         exif = None
     info = dict(image.info)
+    jpeg = {}
+    if image.format == "JPEG":
+        try:
+            jpeg = {"jpeg_quantization": dict(getattr(image, "quantization", {}) or {}),
+                    "jpeg_subsampling": JpegImagePlugin.get_sampling(image)}
+        except Exception:  # a malformed frame header: the facts are optional
+            jpeg = {}
     return {
+        **jpeg,
         "pil_format": image.format,
         "pil_info": info,
         "exif": exif,

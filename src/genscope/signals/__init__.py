@@ -24,6 +24,8 @@ class Entry:
 REGISTRY: dict[str, Entry] = {
     "exif": Entry("genscope.signals.exif:ExifSignal", True, "camera/software EXIF basics"),
     "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT)"),
+    "container": Entry("genscope.signals.container:ContainerSignal", True,
+                       "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }
 
 

@@ -1,0 +1,125 @@
+"""Which cheap facts separate generated from real images in this collection.
+
+A detector trained on scraped data learns whatever separates the classes most cheaply: the
+container, the size, the JPEG quality. Each fact gets its own AUC here. Numeric facts are scored
+as they are (an AUC below 0.5 is reported flipped, with the direction); categorical ones through
+the generated rate of their category, learnt on one half and scored on the other (cross-fitted),
+so a fact with a thousand rare values cannot look predictive by memorising them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mann–Whitney AUC with tied scores counted half; NaN when a class is missing."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = scores[order]
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(scores)]])
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2.0  # average rank of a run of ties
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    fact: str
+    auc: float  # ≥ 0.5: how well this fact alone separates the classes
+    direction: str  # "higher = generated", "lower = generated", or "by category"
+    rows: int  # rows where the fact is known
+
+    def as_dict(self) -> dict[str, str | float | int]:
+        return {"fact": self.fact, "auc": round(self.auc, 4), "direction": self.direction, "rows": self.rows}
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray | None:
+    return table.column(name).to_numpy(zero_copy_only=False) if name in table.column_names else None
+
+
+def _numeric_facts(table: pa.Table) -> dict[str, np.ndarray]:
+    width = _column(table, "width")
+    height = _column(table, "height")
+    facts: dict[str, np.ndarray] = {}
+    if width is not None and height is not None:
+        w = np.asarray(width, dtype=np.float64)
+        h = np.asarray(height, dtype=np.float64)
+        facts["megapixels"] = w * h / 1e6
+        facts["aspect ratio (long/short)"] = np.maximum(w, h) / np.maximum(np.minimum(w, h), 1)
+        facts["square"] = (w == h).astype(np.float64)
+        facts["both sides multiples of 64"] = ((w % 64 == 0) & (h % 64 == 0)).astype(np.float64)
+        facts["width"] = w
+        facts["height"] = h
+    for name, label in (("container.jpeg_quality", "JPEG quality"), ("container.bits_per_pixel", "bits per pixel"),
+                        ("container.text_chunks", "embedded text chunks"), ("exif.tags", "EXIF tag count")):
+        values = _column(table, name)
+        if values is not None:
+            facts[label] = np.asarray(values, dtype=np.float64)
+    for name, label in (("exif.present", "EXIF present"), ("container.icc", "ICC profile"),
+                        ("container.xmp", "XMP present"), ("container.progressive", "progressive JPEG")):
+        if name in table.column_names:
+            column = table.column(name)
+            facts[label] = np.where(pc.is_null(column).to_numpy(zero_copy_only=False), np.nan,
+                                    pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(np.float64))
+    return facts
+
+
+def _categorical_facts(table: pa.Table) -> dict[str, np.ndarray]:
+    facts = {}
+    for name, label in (("format", "file format"), ("mode", "colour mode"),
+                        ("container.jpeg_subsampling", "chroma subsampling")):
+        if name in table.column_names:
+            facts[label] = np.array([v if v is not None else "" for v in table.column(name).to_pylist()], dtype=object)
+    if "width" in table.column_names:
+        facts["exact size WxH"] = np.array([f"{w}x{h}" for w, h in zip(table.column("width").to_pylist(),
+                                                                         table.column("height").to_pylist(),
+                                                                         strict=True)], dtype=object)
+    return facts
+
+
+def _cross_fitted_rates(values: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Each row scored by the generated rate of its category in the other half (prior for unseen ones)."""
+    fold = np.random.default_rng(seed).integers(0, 2, len(values))
+    scores = np.empty(len(values), dtype=np.float64)
+    for part in (0, 1):
+        train, test = fold != part, fold == part
+        prior = labels[train].mean() if train.any() else 0.5
+        rates: dict[object, float] = {}
+        for category in np.unique(values[train]):
+            chosen = labels[train][values[train] == category]
+            rates[category] = (chosen.sum() + prior) / (len(chosen) + 1)  # shrunk towards the prior
+        scores[test] = [rates.get(v, prior) for v in values[test]]
+    return scores
+
+
+def find_shortcuts(table: pa.Table, labels: np.ndarray) -> list[Shortcut]:
+    """AUC of every cheap fact against ``labels`` (True = generated), strongest first."""
+    labels = np.asarray(labels, dtype=bool)
+    found: list[Shortcut] = []
+    for fact, values in _numeric_facts(table).items():
+        known = ~np.isnan(values)
+        if known.sum() < 2:
+            continue
+        value = auc(values[known], labels[known])
+        if np.isnan(value):
+            continue
+        direction = "higher = generated" if value >= 0.5 else "lower = generated"
+        found.append(Shortcut(fact, max(value, 1.0 - value), direction, int(known.sum())))
+    for fact, values in _categorical_facts(table).items():
+        known = values != ""  # e.g. chroma subsampling exists only for JPEGs
+        value = auc(_cross_fitted_rates(values[known], labels[known]), labels[known])
+        if not np.isnan(value):
+            found.append(Shortcut(fact, max(value, 1.0 - value), "by category", int(known.sum())))
+    return sorted(found, key=lambda s: -s.auc)

@@ -1,0 +1,112 @@
+"""Dataset-impact analyses on data with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from genscope.analyses.diversity import prdc
+from genscope.analyses.quantify import Calibration, adjust, estimate_share
+from genscope.analyses.shortcuts import auc, find_shortcuts
+from genscope.decode import decode
+from genscope.signals import Sample
+from genscope.signals.container import ContainerSignal, jpeg_quality
+from hostile import encode, photo
+
+
+def _scores(rng: np.random.Generator, n: int, share: float) -> tuple[np.ndarray, np.ndarray]:
+    labels = rng.random(n) < share
+    return np.where(labels, rng.beta(5, 2, n), rng.beta(2, 5, n)), labels
+
+
+def test_adjusted_count_is_unbiased_where_counting_is_not() -> None:
+    rng = np.random.default_rng(7)
+    for share in (0.1, 0.3):
+        estimates, naive, covered = [], [], 0
+        for draw in range(120):
+            calibration = Calibration(*_scores(rng, 600, 0.45))  # a fresh labelled set each time
+            scores, labels = _scores(rng, 1000, share)
+            estimate = estimate_share(scores, calibration, 0.5, draws=400, seed=draw)
+            estimates.append(estimate.share)
+            naive.append(estimate.naive)
+            covered += estimate.low <= labels.mean() <= estimate.high
+        assert abs(np.mean(estimates) - share) < 0.01
+        assert abs(np.mean(naive) - share) > 0.04  # counting is off by the false-positive mass
+        assert 0.90 <= covered / 120 <= 0.995
+
+
+def test_hard_evidence_counts_as_generated_whatever_the_score() -> None:
+    rng = np.random.default_rng(3)
+    calibration = Calibration(*_scores(rng, 600, 0.5))
+    scores = np.full(100, 0.01)  # the detector calls everything real…
+    known = np.zeros(100, bool)
+    known[:20] = True  # …but 20 files carry generation metadata
+    estimate = estimate_share(scores, calibration, 0.5, known_generated=known)
+    assert estimate.hard_evidence == 20 and estimate.share == pytest.approx(0.2) and estimate.low >= 0.19
+
+
+def test_adjust_clips_and_never_divides_by_zero() -> None:
+    assert adjust(0.02, 0.9, 0.05) == 0.0
+    assert adjust(0.99, 0.9, 0.05) == 1.0
+    assert adjust(0.5, 0.5, 0.5) in (0.0, 1.0)
+
+
+def test_calibration_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="both"):
+        Calibration(np.array([0.1, 0.2]), np.array([True, True]))
+
+
+def test_prdc_orders_known_cases() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(1500, 32)).astype(np.float32)
+    itself = prdc(real, real.copy())
+    assert itself.precision == itself.recall == itself.coverage == 1.0
+    narrow = prdc(real, (rng.normal(size=(800, 32)) * 0.3).astype(np.float32))
+    assert narrow.recall < 0.1 < 0.9 < narrow.precision  # realistic but not diverse
+    elsewhere = prdc(real, (rng.normal(size=(800, 32)) + 3.0).astype(np.float32))
+    assert elsewhere.precision < 0.2 and elsewhere.outside_real.mean() > 0.8
+
+
+def test_prdc_matches_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(300, 8)), rng.normal(size=(200, 8)) + 0.4
+    k = 5
+    d_rr = np.linalg.norm(real[:, None] - real[None], axis=-1)
+    d_ff = np.linalg.norm(fake[:, None] - fake[None], axis=-1)
+    d_fr = np.linalg.norm(fake[:, None] - real[None], axis=-1)
+    r_real, r_fake = np.sort(d_rr, axis=1)[:, k], np.sort(d_ff, axis=1)[:, k]
+    inside = d_fr <= r_real[None]
+    expected = (inside.any(1).mean(), (d_fr <= r_fake[:, None]).any(0).mean(), inside.sum() / (k * 200),
+                inside.any(0).mean())
+    got = prdc(real, fake, k=k)
+    assert (got.precision, got.recall, got.density, got.coverage) == pytest.approx(expected, abs=1e-9)
+
+
+def test_auc_handles_ties_and_direction() -> None:
+    assert auc(np.array([1, 2, 3, 4]), np.array([0, 0, 1, 1])) == 1.0
+    assert auc(np.array([1, 1, 1, 1]), np.array([0, 1, 0, 1])) == 0.5
+    assert auc(np.array([4, 3, 2, 1]), np.array([0, 0, 1, 1])) == 0.0
+
+
+def test_shortcuts_find_the_planted_one() -> None:
+    rng = np.random.default_rng(2)
+    labels = rng.random(400) < 0.5
+    table = pa.table({
+        "format": np.where(labels, "webp", "jpeg"),  # the planted shortcut
+        "mode": ["RGB"] * 400,
+        "width": rng.integers(300, 900, 400).astype(np.int32),
+        "height": rng.integers(300, 900, 400).astype(np.int32),
+    })
+    found = {s.fact: s for s in find_shortcuts(table, labels)}
+    assert found["file format"].auc > 0.95
+    assert found["megapixels"].auc < 0.65 and found["colour mode"].auc == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("quality", [35, 60, 75, 90, 97])
+def test_jpeg_quality_estimate(quality: int) -> None:
+    data = encode(photo(120, 90), "JPEG", quality=quality, subsampling=0)
+    decoded = decode(data)
+    assert jpeg_quality(decoded.info["jpeg_quantization"]) == quality
+    row = ContainerSignal().compute([Sample("x", data, decoded.image, decoded.info)])[0]
+    assert row["jpeg_subsampling"] == "4:4:4" and row["bits_per_pixel"] == pytest.approx(len(data) * 8 / (120 * 90))
