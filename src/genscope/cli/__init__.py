@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from genscope import __version__
 
-COMMANDS = ["genscope.cli.scan"]
+COMMANDS = ["genscope.cli.scan", "genscope.cli.provenance"]
 
 
 class UsageError(Exception):
@@ -40,12 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"genscope {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"genscope {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     except Exception as exc:  # one line for the user; GENSCOPE_DEBUG=1 shows the traceback
-        import os
-
         if os.environ.get("GENSCOPE_DEBUG"):
             raise
         print(f"genscope {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from genscope.report import svg
-from genscope.report.sections import signal_sections
+from genscope.report.sections import Section, report_columns, signal_names, signal_sections
 from genscope.report.thumbs import thumbnails
 from genscope.sources.item import Item
 
@@ -35,16 +35,19 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows: int = 500) -> Path:
+def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows: int = 500,
+                 analyses: list[Section] | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(table, summary, rows=rows)
+    html = render_report(table, summary, rows=rows, analyses=analyses)
     temp = target.with_name(f".{target.name}.tmp")
     temp.write_text(html, encoding="utf-8")
     temp.replace(target)
     return target
 
 
-def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500) -> str:
+def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
+                  analyses: list[Section] | None = None) -> str:
+    """The report; ``analyses`` are collection-level sections shown before the per-signal ones."""
     shown = _pick_rows(table, rows)
     columns = [c for c in _table_columns(table) if shown.column(c).null_count < shown.num_rows]
     records = shown.to_pylist()
@@ -65,7 +68,7 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500) 
         formats_plot=svg.bars(formats[:12]),
         errors=errors,
         errors_plot=svg.bars(errors[:12]),
-        sections=signal_sections(table),
+        sections=[*(analyses or []), *signal_sections(table)],
         columns=columns,
         rows=body_rows,
         shown=len(body_rows),
@@ -82,11 +85,16 @@ def _pick_rows(table: pa.Table, limit: int) -> pa.Table:
 
 
 def _table_columns(table: pa.Table) -> list[str]:
-    signal_fields = [name for name in table.column_names
-                     if "." in name and not name.endswith(".version")
-                     and not pa.types.is_list(table.schema.field(name).type)
-                     and not pa.types.is_fixed_size_list(table.schema.field(name).type)]
-    return [*CORE_TABLE_COLUMNS[:-1], *signal_fields]
+    """Core facts, then per signal its ``report_columns`` (all its scalar fields when it names none)."""
+    columns = list(CORE_TABLE_COLUMNS[:-1])
+    for name in signal_names(table):
+        chosen = report_columns(name)
+        fields = [f"{name}.{c}" for c in chosen] if chosen is not None else [
+            f.name for f in table.schema if f.name.startswith(name + ".") and not f.name.endswith(".version")
+            and not pa.types.is_list(f.type) and not pa.types.is_fixed_size_list(f.type)]
+        columns += [c for c in fields if c in table.column_names]
+        columns.append(f"{name}.error")
+    return columns
 
 
 def _cell(value: Any, column: str) -> Cell:

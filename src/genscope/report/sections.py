@@ -16,7 +16,9 @@ from markupsafe import Markup
 
 from genscope.report import svg
 
-CUSTOM_SECTIONS: dict[str, str] = {}
+CUSTOM_SECTIONS: dict[str, str] = {
+    "provenance": "genscope.report.provenance_section:provenance_section",
+}
 
 
 @dataclass
@@ -38,6 +40,18 @@ class Section:
 
 def signal_names(table: pa.Table) -> list[str]:
     return [name[: -len(".version")] for name in table.column_names if name.endswith(".version")]
+
+
+def report_columns(name: str) -> tuple[str, ...] | None:
+    """The fields a signal asks to show in the image table (its ``report_columns``), if any."""
+    from genscope.signals import REGISTRY, UnknownSignal, signal_class
+
+    if name not in REGISTRY:
+        return None
+    try:
+        return getattr(signal_class(name), "report_columns", None)
+    except UnknownSignal:
+        return None
 
 
 def signal_sections(table: pa.Table) -> list[Section]:

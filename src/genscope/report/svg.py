@@ -41,7 +41,7 @@ def bars(counts: list[tuple[str, int]], *, width: int = 360, row_h: int = 18) ->
     if not counts:
         return Markup("")
     top = max(count for _, count in counts) or 1
-    label_w = 150
+    label_w = 170
     height = row_h * len(counts)
     rows = []
     for i, (label, count) in enumerate(counts):

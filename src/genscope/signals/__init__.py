@@ -24,6 +24,8 @@ class Entry:
 REGISTRY: dict[str, Entry] = {
     "exif": Entry("genscope.signals.exif:ExifSignal", True, "camera/software EXIF basics"),
     "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT)"),
+    "provenance": Entry("genscope.signals.provenance.signal:ProvenanceSignal", True,
+                        "C2PA, generation metadata, SD watermarks, camera EXIF, and the ai verdict"),
     "container": Entry("genscope.signals.container:ContainerSignal", True,
                        "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }
