@@ -71,3 +71,20 @@ class BrokenSignal(_Base):
 
     def compute(self, batch: list[Sample]) -> list[dict[str, Any]]:
         raise AssertionError("never reached")
+
+
+class RednessDetector:
+    """Stands in for the detector with a known behaviour: the score is the image's mean red."""
+
+    name: ClassVar[str] = "detector"
+    version: ClassVar[str] = "test"
+    needs_image: ClassVar[bool] = True
+    schema: ClassVar[pa.Schema] = pa.schema([("ai_score", pa.float32()), ("threshold", pa.float32()),
+                                             ("verdict", pa.string())])
+
+    def compute(self, batch: list[Sample]) -> list[dict[str, Any]]:
+        out = []
+        for sample in batch:
+            score = sum(sample.image.getchannel("R").resize((8, 8)).getdata()) / (64 * 255)
+            out.append({"ai_score": score, "threshold": 0.5, "verdict": "generated" if score >= 0.5 else "real"})
+        return out

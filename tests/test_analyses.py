@@ -12,6 +12,7 @@ from genscope.analyses.shortcuts import auc, find_shortcuts
 from genscope.decode import decode
 from genscope.signals import Sample
 from genscope.signals.container import ContainerSignal, jpeg_quality
+
 from hostile import encode, photo
 
 
@@ -100,7 +101,7 @@ def test_shortcuts_find_the_planted_one() -> None:
     })
     found = {s.fact: s for s in find_shortcuts(table, labels)}
     assert found["file format"].auc > 0.95
-    assert found["megapixels"].auc < 0.65 and found["colour mode"].auc == pytest.approx(0.5, abs=0.05)
+    assert found["megapixels"].auc < 0.65 and "colour mode" not in found  # constant: no information
 
 
 @pytest.mark.parametrize("quality", [35, 60, 75, 90, 97])

@@ -14,6 +14,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from genscope import __version__
+from genscope.analyses.audit import impact_summary
 from genscope.analyses.overview import overview
 from genscope.decode import DEFAULT_MAX_PIXELS
 from genscope.engine.local import LocalEngine
@@ -56,10 +57,13 @@ class ScanResult:
 
     def report(self, path: str | os.PathLike | None = None, *, rows: int = 500) -> Path:
         """Render the HTML report (default ``out/report.html``) and return its path."""
+        from genscope.report.audit_section import audit_section
         from genscope.report.html import write_report
 
         target = Path(path) if path is not None else self.out / "report.html"
-        return write_report(self.records, self.summary, target, rows=rows)
+        impact = self.summary.get("dataset_impact")
+        analyses = [audit_section(impact)] if impact else []
+        return write_report(self.records, self.summary, target, rows=rows, analyses=analyses)
 
 
 def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] | None = None,
@@ -125,6 +129,9 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
         "signals": versions,
         "timing": tally.timing(started, finished, workers),
     }
+    impact = impact_summary(table)
+    if impact is not None:
+        summary["dataset_impact"] = impact
     out_path.mkdir(parents=True, exist_ok=True)
     (out_path / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     result = ScanResult(out=out_path, summary=summary)

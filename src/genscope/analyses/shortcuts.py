@@ -110,8 +110,8 @@ def find_shortcuts(table: pa.Table, labels: np.ndarray) -> list[Shortcut]:
     found: list[Shortcut] = []
     for fact, values in _numeric_facts(table).items():
         known = ~np.isnan(values)
-        if known.sum() < 2:
-            continue
+        if len(np.unique(values[known])) < 2:
+            continue  # a constant says nothing (and cannot be a shortcut)
         value = auc(values[known], labels[known])
         if np.isnan(value):
             continue
@@ -119,6 +119,8 @@ def find_shortcuts(table: pa.Table, labels: np.ndarray) -> list[Shortcut]:
         found.append(Shortcut(fact, max(value, 1.0 - value), direction, int(known.sum())))
     for fact, values in _categorical_facts(table).items():
         known = values != ""  # e.g. chroma subsampling exists only for JPEGs
+        if len(set(values[known])) < 2:
+            continue
         value = auc(_cross_fitted_rates(values[known], labels[known]), labels[known])
         if not np.isnan(value):
             found.append(Shortcut(fact, max(value, 1.0 - value), "by category", int(known.sum())))

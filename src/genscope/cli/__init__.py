@@ -13,7 +13,7 @@ import sys
 
 from genscope import __version__
 
-COMMANDS = ["genscope.cli.scan", "genscope.cli.provenance"]
+COMMANDS = ["genscope.cli.scan", "genscope.cli.provenance", "genscope.cli.audit", "genscope.cli.clean"]
 
 
 class UsageError(Exception):

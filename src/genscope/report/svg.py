@@ -36,11 +36,12 @@ def histogram(values: list[float], *, bins: int = 24, width: int = 360, height: 
                   f'role="img">{bars}{line}{labels}</svg>')
 
 
-def bars(counts: list[tuple[str, int]], *, width: int = 360, row_h: int = 18) -> Markup:
-    """Horizontal labelled bars, one per (label, count); labels are escaped."""
+def bars(counts: list[tuple[str, float]], *, width: int = 360, row_h: int = 18, value_format: str = "{:g}",
+         scale_max: float | None = None) -> Markup:
+    """Horizontal labelled bars, one per (label, value); labels are escaped. ``scale_max`` fixes the full length."""
     if not counts:
         return Markup("")
-    top = max(count for _, count in counts) or 1
+    top = scale_max or max(count for _, count in counts) or 1
     label_w = 170
     height = row_h * len(counts)
     rows = []
@@ -51,7 +52,8 @@ def bars(counts: list[tuple[str, int]], *, width: int = 360, row_h: int = 18) ->
         rows.append(f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">'
                     f'<title>{escape(label)}</title>{escape(short)}</text>'
                     f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 6}" fill="{_BAR}"/>'
-                    f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="12">{count}</text>')
+                    f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="12">'
+                    f'{escape(value_format.format(count))}</text>')
     return Markup(f'<svg class="plot" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
                   f'role="img">{"".join(rows)}</svg>')
 

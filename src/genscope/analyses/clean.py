@@ -1,0 +1,76 @@
+"""Choose what to keep so that the kept set's estimated generated share stays under a target.
+
+Lowering the cut removes more generated images (1 − TPR(t) of them stay) and more real ones
+(FPR(t) of them go). With the collection's estimated generated count G (adjusted count, see
+``quantify``) the kept set at cut t holds about G·(1 − TPR(t)) generated images among
+``kept(t)``; the highest cut whose residual share is at or under the target keeps the most.
+Intervals come from the same bootstrap as the share: calibration counts and the collection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from genscope.analyses.quantify import Calibration, adjust
+
+
+@dataclass(frozen=True)
+class CleanPlan:
+    cut: float  # keep rows scoring below this
+    target: float
+    kept: int
+    dropped_proven: int  # dropped on provenance evidence alone
+    dropped_by_score: int
+    unassessed: int  # no score and no proof (undecodable): never kept
+    residual_share: float  # estimated generated share of the kept set
+    residual_low: float
+    residual_high: float
+    real_dropped: float  # estimated real images dropped by the cut
+    real_dropped_low: float
+    real_dropped_high: float
+    reachable: bool  # False: even the strictest cut misses the target
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration, threshold: float,
+               target: float, *, draws: int = 2000, seed: int = 0) -> CleanPlan:
+    scores = np.asarray(scores, dtype=np.float64)
+    proven = np.asarray(proven, dtype=bool)
+    assessed = ~proven & ~np.isnan(scores)
+    pool = np.sort(scores[assessed])
+    n = len(pool)
+    rng = np.random.default_rng(seed)
+    tpr0, fpr0 = calibration.rates(threshold)
+    q = float((pool >= threshold).mean()) if n else 0.0
+    share = adjust(q, tpr0, fpr0)
+    share_b = adjust(rng.binomial(n, q, draws) / max(n, 1),
+                     rng.binomial(calibration.positives, tpr0, draws) / calibration.positives,
+                     rng.binomial(calibration.negatives, fpr0, draws) / calibration.negatives)
+    cuts = np.unique(np.concatenate([pool, [np.inf]]))[::-1]  # from "keep all" downwards
+    positives = np.sort(calibration.scores[calibration.labels])
+    negatives = np.sort(calibration.scores[~calibration.labels])
+    chosen = None
+    for cut in cuts:
+        kept = int(np.searchsorted(pool, cut, side="left"))
+        tpr = 1.0 - np.searchsorted(positives, cut, side="left") / len(positives)
+        fpr = 1.0 - np.searchsorted(negatives, cut, side="left") / len(negatives)
+        residual = share * n * (1 - tpr) / kept if kept else 0.0
+        chosen = (cut, kept, tpr, fpr, residual)
+        if residual <= target:
+            break
+    cut, kept, tpr, fpr, residual = chosen
+    tpr_b = rng.binomial(calibration.positives, tpr, draws) / calibration.positives
+    fpr_b = rng.binomial(calibration.negatives, fpr, draws) / calibration.negatives
+    residual_b = share_b * n * (1 - tpr_b) / max(kept, 1)
+    real_b = (1 - share_b) * n * fpr_b
+    return CleanPlan(
+        cut=float(cut), target=target, kept=kept, dropped_proven=int(proven.sum()), dropped_by_score=n - kept,
+        unassessed=int((~proven & np.isnan(scores)).sum()),
+        residual_share=float(residual), residual_low=float(np.percentile(residual_b, 2.5)),
+        residual_high=float(np.percentile(residual_b, 97.5)),
+        real_dropped=float((1 - share) * n * fpr), real_dropped_low=float(np.percentile(real_b, 2.5)),
+        real_dropped_high=float(np.percentile(real_b, 97.5)), reachable=bool(residual <= target))

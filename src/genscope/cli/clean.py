@@ -1,0 +1,72 @@
+"""``genscope clean RECORDS --max-generated 1% --out keep.csv``: a keep-list with a stated residual."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "write a keep-list whose estimated generated share is at most a target"
+
+
+def fraction(text: str) -> float:
+    """``1%`` or ``0.01``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a share like 1% or 0.01: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100%: {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("clean", help=HELP, description=HELP + ". Images proven generated and images "
+                                   "that could not be assessed are always dropped.")
+    parser.add_argument("records", metavar="RECORDS_OR_SCAN_DIR")
+    parser.add_argument("--max-generated", type=fraction, required=True, metavar="SHARE",
+                        help="target for the kept set, e.g. 1%%")
+    parser.add_argument("--out", required=True, metavar="KEEP.csv|KEEP.parquet",
+                        help="the kept rows with the records' columns (CSV leaves out vector columns)")
+    parser.add_argument("--calibration", metavar="NPZ", help="labelled held-out detector scores (default: shipped)")
+    parser.add_argument("--threshold", type=float, help="detector operating threshold (default: the model's)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from genscope.analyses.audit import SCORE, detector_scores, model_threshold, provenance_verdicts
+    from genscope.analyses.clean import plan_clean
+    from genscope.cli import UsageError
+    from genscope.cli.records_input import load_calibration, load_records
+
+    table, _ = load_records(args.records)
+    if SCORE not in table.column_names:
+        raise UsageError("these records have no detector scores: scan with --signals …,detector first")
+    calibration = load_calibration(args.calibration)
+    if calibration is None:
+        raise UsageError("no calibration: the detector's held-out scores are missing; pass --calibration")
+    scores = detector_scores(table)
+    proven = np.array([p == "yes" for p in provenance_verdicts(table)])
+    plan = plan_clean(scores, proven, calibration, model_threshold(table, args.threshold), args.max_generated)
+    keep = ~proven & ~np.isnan(scores) & (scores < plan.cut)
+    kept = table.filter(pa.array(keep))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(kept, out)
+    else:
+        scalar = [f.name for f in kept.schema if not (pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type))]
+        pacsv.write_csv(kept.select(scalar), out)
+    print(json.dumps(plan.as_dict()))
+    verdict = "meets" if plan.reachable else "CANNOT meet"
+    print(f"kept {plan.kept} of {table.num_rows}: estimated generated share {100 * plan.residual_share:.2f}% "
+          f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {verdict} the "
+          f"{100 * args.max_generated:g}% target; about {plan.real_dropped:.0f} real images dropped "
+          f"({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) → {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,46 @@
+"""Loading what the collection-half commands read: records (and a scan's summary), calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from genscope.cli import UsageError
+
+if TYPE_CHECKING:
+    from genscope.analyses.quantify import Calibration
+
+
+def load_records(target: str) -> tuple[pa.Table, dict[str, Any]]:
+    """Records from a scan folder, a records folder or one Parquet file, and the scan summary if any."""
+    from genscope.analyses.overview import overview
+    from genscope.records import read_records
+
+    path = Path(target)
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {target}")
+    try:
+        table = read_records(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UsageError(f"cannot read records from {target}: {exc}") from None
+    if "path" not in table.column_names or "error" not in table.column_names:
+        raise UsageError(f"{target} does not hold genscope records (no path/error columns)")
+    summary_file = path / "summary.json" if path.is_dir() else path.parent / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    return table, overview(table) | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named",
+                                                                             "genscope_version")}
+
+
+def load_calibration(path: str | None) -> Calibration | None:
+    from genscope.analyses.audit import default_calibration
+    from genscope.analyses.quantify import Calibration
+
+    if path is None:
+        return default_calibration()
+    try:
+        return Calibration.load(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise UsageError(f"cannot read calibration {path}: {exc}") from None

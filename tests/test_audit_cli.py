@@ -1,0 +1,106 @@
+"""``genscope audit`` and ``genscope clean`` end to end, with a stand-in detector whose truth is known."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+import genscope
+from genscope.analyses.quantify import Calibration
+
+from conftest import run_genscope
+
+FAKE = "support_signals:RednessDetector"
+
+
+def _tinted(path: Path, red: float, seed: int) -> None:
+    """An image whose mean red is about ``red`` (what the stand-in detector scores)."""
+    rng = np.random.default_rng(seed)
+    pixels = np.empty((24, 24, 3), np.uint8)
+    pixels[..., 0] = np.clip(rng.normal(red * 255, 6, (24, 24)), 0, 255)
+    pixels[..., 1:] = rng.integers(0, 255, (24, 24, 2))
+    Image.fromarray(pixels).save(path, "PNG")
+
+
+def _collection(folder: Path, generated: int, real: int, seed: int) -> list[tuple[Path, str]]:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(generated + real):
+        is_generated = i < generated
+        red = rng.uniform(0.45, 0.95) if is_generated else rng.uniform(0.05, 0.55)  # overlapping: the detector errs
+        path = folder / f"img_{i:04d}.png"
+        _tinted(path, red, seed * 1000 + i)
+        rows.append((path, "generated" if is_generated else "real"))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("audit")
+    held_out = _collection(root / "calibration", 60, 60, seed=1)
+    result = genscope.scan(root / "calibration", root / "cal-scan", signals=[FAKE], workers=2, report=False,
+                           progress=False)
+    labels = {str(path): label == "generated" for path, label in held_out}
+    table = result.records
+    Calibration(np.array(table.column("detector.ai_score").to_pylist(), dtype=np.float64),
+                np.array([labels[p] for p in table.column("path").to_pylist()])).save(root / "cal.npz")
+    target = _collection(root / "target", 45, 105, seed=2)  # 30 % generated
+    with open(root / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "source"])
+        writer.writerows((f"target/{path.name}", label, "A" if i % 2 else "B")
+                         for i, (path, label) in enumerate(target))
+    completed = run_genscope("scan", str(root / "manifest.csv"), "--out", str(root / "scan"), "--quiet",
+                             "--signals", f"container,{FAKE}")
+    assert completed.returncode == 0, completed.stderr
+    return {"root": root, "scan": root / "scan", "calibration": root / "cal.npz"}
+
+
+def test_audit_estimates_the_share_with_an_interval(scanned) -> None:
+    out = scanned["root"] / "audit"
+    completed = run_genscope("audit", str(scanned["scan"]), "--out", str(out), "--calibration",
+                             str(scanned["calibration"]), "--by", "source", "--labels", "label")
+    assert completed.returncode == 0, completed.stderr
+    assert "generated share" in completed.stderr
+    audit = json.loads((out / "audit.json").read_text())
+    share = audit["share"]
+    assert share["labelled_share"] == pytest.approx(0.3)
+    assert share["low"] <= 0.3 <= share["high"] and share["high"] - share["low"] < 0.3
+    assert abs(share["estimate"] - 0.3) < abs(share["naive_count"] - 0.3) + 0.02
+    assert set(audit["groups"]) == {"A", "B"} and all("estimate" in g for g in audit["groups"].values())
+    assert audit["labels_used"] == "labels from 'label'"
+    assert audit["shortcuts"] and all(0.5 <= s["auc"] <= 1 for s in audit["shortcuts"])
+    images = pq.read_table(out / "audit_images.parquet")
+    assert images.num_rows == 150
+    html = (out / "report.html").read_text()
+    assert "Dataset impact" in html and "95 % interval" in html and "By source" in html
+
+
+def test_clean_meets_the_target_and_says_what_it_costs(scanned) -> None:
+    keep = scanned["root"] / "keep.csv"
+    completed = run_genscope("clean", str(scanned["scan"]), "--max-generated", "5%", "--out", str(keep),
+                             "--calibration", str(scanned["calibration"]))
+    assert completed.returncode == 0, completed.stderr
+    plan = json.loads(completed.stdout)
+    assert plan["reachable"] and plan["residual_share"] <= 0.05 and plan["real_dropped"] > 0
+    with open(keep, newline="") as handle:
+        kept = list(csv.DictReader(handle))
+    assert len(kept) == plan["kept"] > 0
+    assert all(float(row["detector.ai_score"]) < plan["cut"] for row in kept)
+    truly_generated = sum(json.loads(row["meta"])["label"] == "generated" for row in kept)
+    assert truly_generated / len(kept) < 0.12  # the true residual is near the estimate, far below 30 %
+
+
+def test_clean_without_detector_scores_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    _tinted(tmp_path / "in" / "a.png", 0.5, 0)
+    genscope.scan(tmp_path / "in", tmp_path / "scan", signals=["exif"], workers=1, report=False, progress=False)
+    completed = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "1%", "--out", str(tmp_path / "k.csv"))
+    assert completed.returncode == 2 and "no detector scores" in completed.stderr
