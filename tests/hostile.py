@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image
+
+pillow_heif.register_heif_opener()  # to write the HEIC case; the scan registers it on its own
 
 LONG_NAME = "long_" + "x" * 230 + ".png"
 
@@ -143,7 +146,8 @@ def build_corpus(folder: Path) -> list[Case]:
             width=20 if rotated else 40, height=40 if rotated else 20, **{"exif.orientation": orientation})
     add("real.avif", encode(photo(seed=11), "AVIF", quality=80), None, "avif")
     add("fake.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200,
-        "decode.unsupported", "heif")
+        "decode.corrupt", "heif")  # the dev install has the HEIF decoder (genscope[heif])
+    add("real.heic", encode(photo(seed=16), "HEIF", quality=80), None, "heif", width=64, height=48)
     add("huge_text.png", png_with_text(photo(seed=12), "parameters", 12 * 1024 * 1024), None, "png")
     add("garbage.jpg", bytes(range(256)) * 8, "decode.unsupported", "unknown")
     add("vector.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "decode.unsupported",

@@ -136,9 +136,10 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
             result.image = _to_rgb(oriented)
     except Exception as exc:  # every decoder failure becomes an error row
         result.error = _classify(exc, result.format)
-        if result.format in ("heif", "avif") and result.error[0] == "decode.unsupported":
-            result.error = ("decode.unsupported",
-                            f"{result.format.upper()} needs a decoder: pip install 'genscope[heif]'")
+        if result.format == "heif" and result.error[0] == "decode.unsupported":
+            result.error = (("decode.corrupt", "heif signature but the content cannot be decoded")
+                            if ".heic" in Image.registered_extensions()
+                            else ("decode.unsupported", "HEIF needs a decoder: pip install 'genscope[heif]'"))
         return result
     result.width, result.height = result.image.size
     return result

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from PIL import Image, ImageOps
 
-from genscope.decode import DEFAULT_MAX_PIXELS
+from genscope.decode import DEFAULT_MAX_PIXELS, register_optional_decoders
 from genscope.sources.item import DEFAULT_MAX_BYTES, Item, ReadError, read_item
 
 THUMB_PX = 112
@@ -42,7 +42,8 @@ def thumbnail_uri(item: Item, size: int = THUMB_PX) -> str | None:
 
 def thumbnails(items: list[Item], workers: int | None = None) -> list[str | None]:
     if len(items) < 16:
+        register_optional_decoders()
         return [thumbnail_uri(item) for item in items]
     workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=register_optional_decoders) as pool:
         return list(pool.map(thumbnail_uri, items, chunksize=8))
