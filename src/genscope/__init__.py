@@ -3,7 +3,8 @@
 __version__ = "0.1.0"
 
 from genscope.api import ScanError, ScanResult, scan
+from genscope.models.detector import Detector
 from genscope.provenance_api import provenance
 from genscope.records import read_records
 
-__all__ = ["ScanError", "ScanResult", "__version__", "provenance", "read_records", "scan"]
+__all__ = ["Detector", "ScanError", "ScanResult", "__version__", "provenance", "read_records", "scan"]

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from genscope.analyses.quantify import Calibration, adjust
+from genscope.analyses.quantify import Calibration, adjust, jeffreys
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,8 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
     tpr0, fpr0 = calibration.rates(threshold)
     q = float((pool >= threshold).mean()) if n else 0.0
     share = adjust(q, tpr0, fpr0)
-    share_b = adjust(rng.binomial(n, q, draws) / max(n, 1),
-                     rng.binomial(calibration.positives, tpr0, draws) / calibration.positives,
-                     rng.binomial(calibration.negatives, fpr0, draws) / calibration.negatives)
+    share_b = adjust(jeffreys(rng, q, n, draws), jeffreys(rng, tpr0, calibration.positives, draws),
+                     jeffreys(rng, fpr0, calibration.negatives, draws))
     cuts = np.unique(np.concatenate([pool, [np.inf]]))[::-1]  # from "keep all" downwards
     positives = np.sort(calibration.scores[calibration.labels])
     negatives = np.sort(calibration.scores[~calibration.labels])
@@ -63,8 +62,8 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
         if residual <= target:
             break
     cut, kept, tpr, fpr, residual = chosen
-    tpr_b = rng.binomial(calibration.positives, tpr, draws) / calibration.positives
-    fpr_b = rng.binomial(calibration.negatives, fpr, draws) / calibration.negatives
+    tpr_b = jeffreys(rng, tpr, calibration.positives, draws)
+    fpr_b = jeffreys(rng, fpr, calibration.negatives, draws)
     residual_b = share_b * n * (1 - tpr_b) / max(kept, 1)
     real_b = (1 - share_b) * n * fpr_b
     return CleanPlan(

@@ -4,7 +4,8 @@ Counting images above a threshold is biased whenever the detector errs: with a f
 rate of 5 %, a collection with no generated image at all "contains" 5 %. Adjusted classify-and-count
 (ACC; Forman 2008) corrects the raw rate ``q`` with the detector's rates measured on labelled data
 it was not trained on: ``share = (q − FPR) / (TPR − FPR)``. The 95 % interval is a bootstrap over
-both sources of error: the calibration data (TPR, FPR) and the collection itself (q). Hard
+both sources of error: the calibration data (TPR, FPR) and the collection itself (q), each
+drawn from its Jeffreys posterior. Hard
 evidence (provenance says "generated") is counted as generated whatever the score.
 """
 
@@ -89,11 +90,20 @@ def _acc(scores: np.ndarray, calibration: Calibration, threshold: float, draws: 
     tpr, fpr = calibration.rates(threshold)
     q = float((scores >= threshold).mean()) if len(scores) else 0.0
     point = adjust(q, tpr, fpr)
-    # For a fixed threshold, resampling the data is drawing binomial counts.
-    tpr_b = rng.binomial(calibration.positives, tpr, draws) / calibration.positives
-    fpr_b = rng.binomial(calibration.negatives, fpr, draws) / calibration.negatives
-    q_b = rng.binomial(len(scores), q, draws) / max(len(scores), 1)
+    tpr_b = jeffreys(rng, tpr, calibration.positives, draws)
+    fpr_b = jeffreys(rng, fpr, calibration.negatives, draws)
+    q_b = jeffreys(rng, q, len(scores), draws)
     return point, adjust(q_b, tpr_b, fpr_b)
+
+
+def jeffreys(rng: np.random.Generator, rate: float, n: int, draws: int) -> np.ndarray:
+    """Plausible values of a rate seen as ``rate`` in ``n`` trials (Jeffreys posterior).
+
+    Unlike resampling, it stays honest at the edges: 0 positives in 30 images does not mean
+    the rate is exactly 0.
+    """
+    hits = rate * n
+    return rng.beta(hits + 0.5, n - hits + 0.5, draws)
 
 
 def adjust(q: float | np.ndarray, tpr: float | np.ndarray, fpr: float | np.ndarray) -> float | np.ndarray:

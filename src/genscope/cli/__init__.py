@@ -13,7 +13,16 @@ import sys
 
 from genscope import __version__
 
-COMMANDS = ["genscope.cli.scan", "genscope.cli.provenance", "genscope.cli.audit", "genscope.cli.clean"]
+COMMANDS = [
+    "genscope.cli.scan",
+    "genscope.cli.provenance",
+    "genscope.cli.detect",
+    "genscope.cli.explain",
+    "genscope.cli.audit",
+    "genscope.cli.clean",
+    "genscope.cli.train_detector",
+    "genscope.cli.eval_detector",
+]
 
 
 class UsageError(Exception):

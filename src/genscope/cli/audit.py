@@ -11,7 +11,8 @@ HELP = "estimate the generated share (with a 95% interval), its diversity, and s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("audit", help=HELP, description=HELP + ", from the records of a scan.")
+    parser = subparsers.add_parser("audit", help=HELP.replace("%", "%%"),  # argparse %-formats help, not descriptions
+                                   description=HELP + ", from the records of a scan.")
     parser.add_argument("records", metavar="RECORDS_OR_SCAN_DIR")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes audit.json, audit_images.parquet, "
                         "report.html")

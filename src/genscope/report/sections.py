@@ -7,6 +7,7 @@ the function takes the records table and returns a ``Section``.
 from __future__ import annotations
 
 import importlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -104,7 +105,9 @@ def column_block(label: str, column: pa.ChunkedArray) -> Block | None:
         return Block(label, note=f"{len(counts)} distinct of {len(valid)}; {shared} inputs share an "
                                  "identical value with another")
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = [float(v) for v in valid.to_pylist()]
+        values = [float(v) for v in valid.to_pylist() if math.isfinite(v)]
+        if not values:
+            return Block(label, note="no finite values")
         ordered = sorted(values)
         note = (f"min {ordered[0]:.4g} · median {ordered[len(ordered) // 2]:.4g} · max {ordered[-1]:.4g}"
                 + (f" · {missing}" if missing else ""))

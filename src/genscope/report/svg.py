@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from markupsafe import Markup
@@ -12,6 +13,7 @@ _BAR = "#4c78a8"
 def histogram(values: list[float], *, bins: int = 24, width: int = 360, height: int = 110,
               marker: float | None = None) -> Markup:
     """Bars of a histogram with min/max labels; ``marker`` draws a vertical line (a threshold)."""
+    values = [v for v in values if math.isfinite(v)]  # signals may emit NaN or inf: not plottable
     if not values:
         return Markup("")
     low, high = min(values), max(values)

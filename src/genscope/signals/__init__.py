@@ -26,6 +26,8 @@ REGISTRY: dict[str, Entry] = {
     "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT)"),
     "provenance": Entry("genscope.signals.provenance.signal:ProvenanceSignal", True,
                         "C2PA, generation metadata, SD watermarks, camera EXIF, and the ai verdict"),
+    "detector": Entry("genscope.signals.detector:DetectorSignal", True,
+                      "real-vs-generated score, verdict, generator family (shipped ONNX model)"),
     "container": Entry("genscope.signals.container:ContainerSignal", True,
                        "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }

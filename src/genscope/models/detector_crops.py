@@ -1,0 +1,58 @@
+"""Crop policy of the detector: what pixels the network sees, shared by training and inference.
+
+Generator traces live in the highest frequencies, which a global resize destroys, so the default
+(``preprocess="crop"``) reads square windows of ``CROP`` pixels at native resolution:
+
+- an image at least ``CROP`` on both sides gives ``n_crops`` windows spread evenly along its long
+  axis and centred on the short one (1 = centre; 3 = both ends and the centre), never resampled;
+- a side shorter than ``CROP`` is mirror-padded to ``CROP`` (not up-scaled: interpolation would paint
+  its own traces); the training pipeline pads small crops the same way, so the head has seen padding;
+- ``preprocess="resize"`` instead resizes the whole image to ``CROP`` x ``CROP`` (bicubic), one window:
+  the studies' "resize" arm, kept to reproduce the crop-vs-resize comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+CROP = 192  # a multiple of 32 (the backbone stride) and of 8 (the JPEG block)
+Preprocess = Literal["crop", "resize"]
+
+
+def pad_to_crop(arr: np.ndarray, size: int = CROP) -> np.ndarray:
+    """Mirror-pad an HxWx3 array so both sides are at least ``size`` (centred)."""
+    # one mirror pass at most doubles a side, so tiny images take a few passes
+    while arr.shape[0] < size or arr.shape[1] < size:
+        h, w = arr.shape[:2]
+        ph, pw = min(max(0, size - h), h), min(max(0, size - w), w)
+        arr = np.pad(arr, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode="symmetric")
+    return arr
+
+
+def window_origins(w: int, h: int, n: int, size: int = CROP) -> list[tuple[int, int]]:
+    """Top-left corners of ``n`` windows spread along the long axis, centred on the short one."""
+    span_w, span_h = max(0, w - size), max(0, h - size)
+    if span_w >= span_h:
+        xs = np.linspace(0, span_w, n) if n > 1 else np.array([span_w / 2])
+        return [(round(x), span_h // 2) for x in xs]
+    ys = np.linspace(0, span_h, n) if n > 1 else np.array([span_h / 2])
+    return [(span_w // 2, round(y)) for y in ys]
+
+
+def image_windows(image: Image.Image, n_crops: int = 3, preprocess: Preprocess = "crop") -> np.ndarray:
+    """The ``(k, CROP, CROP, 3)`` uint8 windows the network sees for one RGB image."""
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if preprocess == "resize":
+        return np.asarray(image.resize((CROP, CROP), Image.Resampling.BICUBIC))[None]
+    if preprocess != "crop":
+        raise ValueError(f"preprocess must be 'crop' or 'resize', not {preprocess!r}")
+    arr = pad_to_crop(np.asarray(image))
+    h, w = arr.shape[:2]
+    # a window count above what fits without overlap only repeats pixels; small images get one
+    fit = max(1, (max(w, h) + CROP // 2) // CROP)
+    origins = window_origins(w, h, min(n_crops, fit))
+    return np.stack([arr[y:y + CROP, x:x + CROP] for x, y in origins])

@@ -1,0 +1,1 @@
+"""Training and evaluation of the detector (torch only in ``backbone``; the ``train`` extra)."""
