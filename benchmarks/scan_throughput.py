@@ -5,6 +5,7 @@ resident memory of the whole process tree (CLI + workers). Reports the median of
 
     python benchmarks/scan_throughput.py                      # ../shared/data/detect/val
     python benchmarks/scan_throughput.py --scale 2000,20000   # memory stays flat as inputs grow
+    python benchmarks/scan_throughput.py --signals exif,phash,container   # the spine's cheap signals only
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def main() -> int:
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "detect" / "val"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--signals", help="comma-separated signals (default: the scan's defaults)")
     parser.add_argument("--scale", help="comma-separated counts of synthetic 160x120 JPEGs, e.g. 2000,20000")
     args = parser.parse_args()
     extra = ["--workers", str(args.workers)] if args.workers else []
+    if args.signals:
+        extra += ["--signals", args.signals]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"shared_val": args.data}

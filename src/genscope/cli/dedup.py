@@ -1,0 +1,40 @@
+"""``genscope dedup PATH... --out DIR``: exact and near-duplicate groups, near-copy counts, a keep-list."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+
+HELP = "find duplicate and near-duplicate images"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("dedup", help=HELP, description=HELP + ": groups.parquet, keep.txt, "
+                                   "summary.json and report.html in --out.")
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("--out", required=True, metavar="DIR")
+    parser.add_argument("--threshold", type=float, metavar="T",
+                        help="similarity at or above which two images are duplicates "
+                             "(default 0.95)")
+    parser.add_argument("--exact-only", action="store_true", help="identical bytes only (no descriptors)")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_descriptor_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
+    from genscope.replication_api import dedup
+
+    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
+        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
+    result = library_call(dedup, args.paths, args.out, threshold=args.threshold, descriptor=descriptor_choice(args),
+                   exact_only=args.exact_only, workers=args.workers, progress=progress(args),
+                   report=not args.no_report)
+    if not args.quiet:
+        s = result.summary
+        print(f"{s['groups']} duplicate groups ({s['images_in_groups']} images); keep {s['keep']} of "
+              f"{s['decoded']} → {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,31 @@
+"""``genscope index PATH... --out IDX``: descriptors + a FAISS index, reusable by ``replicate --index``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+
+HELP = "embed reference images and save a copy-search index (rerun with more paths to extend it)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("index", help=HELP, description=HELP + ".")
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("--out", required=True, metavar="IDX", help="folder for records and index files")
+    parser.add_argument("--kind", choices=("auto", "flat", "ivf", "ivfpq"), default="auto",
+                        help="exact (flat) by default; approximate IVF/PQ above 2M vectors")
+    add_descriptor_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genscope.replication_api import build_index
+
+    index = library_call(build_index, args.paths, args.out, descriptor=descriptor_choice(args), kind=args.kind,
+                  workers=args.workers, progress=progress(args))
+    if not args.quiet:
+        print(f"indexed {index.meta['count']} images ({index.meta['factory']}) → {args.out}", file=sys.stderr)
+    return 0
+

