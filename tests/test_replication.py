@@ -177,10 +177,10 @@ def test_cli_commands(folders, tmp_path, capsys):
     assert "replicate a reference" in capsys.readouterr().err
     args = parse(dedup_cli, ["dedup", str(ref), "--out", str(tmp_path / "d"), "--exact-only", "-q", "--workers", "1"])
     assert args.func(args) == 0 and (tmp_path / "d" / "keep.txt").exists()
-    args = parse(memorization_cli, ["memorization", "--generated", str(gen), "--out", str(tmp_path / "m"),
-                                    "--threshold", "2"])
-    with pytest.raises(UsageError, match="cosine"):
-        args.func(args)
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it: exit code 2 with the reason
+        parse(memorization_cli, ["memorization", "--generated", str(gen), "--out", str(tmp_path / "m"),
+                                 "--threshold", "2"])
+    assert refused.value.code == 2 and "cosine similarity" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not (DATA / "detect" / "val").is_dir(), reason="../shared/data/detect not present")

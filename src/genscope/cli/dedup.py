@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.options import cosine, library_call
 
 HELP = "find duplicate and near-duplicate images"
 
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "summary.json and report.html in --out.")
     parser.add_argument("paths", nargs="+", metavar="PATH")
     parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--threshold", type=float, metavar="T",
+    parser.add_argument("--threshold", type=cosine, metavar="T",
                         help="similarity at or above which two images are duplicates "
                              "(default 0.95)")
     parser.add_argument("--exact-only", action="store_true", help="identical bytes only (no descriptors)")
@@ -25,11 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.cli import UsageError
     from genscope.replication_api import dedup
 
-    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
-        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
     result = library_call(dedup, args.paths, args.out, threshold=args.threshold, descriptor=descriptor_choice(args),
                    exact_only=args.exact_only, workers=args.workers, progress=progress(args),
                    report=not args.no_report)

@@ -31,18 +31,3 @@ def descriptor_choice(args: argparse.Namespace):
 def progress(args: argparse.Namespace) -> bool | None:
     return False if args.quiet else None
 
-
-def library_call(func, *args, **kwargs):
-    """Run a library call, turning bad input (paths, options, models) into a usage error."""
-    from genscope.analyses.descriptors import MissingDescriptors
-    from genscope.api import ScanError
-    from genscope.cli import UsageError
-    from genscope.signals import UnknownSignal
-    from genscope.sources import SourceError
-    from genscope.sources.manifest import ManifestError
-
-    try:
-        return func(*args, **kwargs)
-    except (SourceError, ManifestError, UnknownSignal, ScanError, MissingDescriptors, FileNotFoundError,
-            ImportError) as exc:
-        raise UsageError(str(exc)) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.options import library_call
 
 HELP = "embed reference images and save a copy-search index (rerun with more paths to extend it)"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
-from genscope.cli.options import positive_int
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.options import cosine, library_call, positive_int
 
 HELP = "find prompts whose generations come out near-identical (memorization)"
 
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="generated images with metadata (a manifest with a prompt column, or WebDataset shards)")
     parser.add_argument("--group-by", default="prompt", metavar="KEY", help="metadata key that groups generations")
     parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--threshold", type=float, metavar="T",
+    parser.add_argument("--threshold", type=cosine, metavar="T",
                         help="similarity for near-identical (default 0.95)")
     parser.add_argument("--min-size", type=positive_int, default=4, help="smallest group scored (default 4)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
@@ -27,11 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.cli import UsageError
     from genscope.replication_api import memorization
 
-    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
-        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
     result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,
                           min_size=args.min_size, descriptor=descriptor_choice(args), workers=args.workers,
                           progress=progress(args), report=not args.no_report)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
@@ -17,6 +20,33 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def cosine(text: str) -> float:
+    """A cosine similarity threshold in [-1, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a cosine similarity is in [-1, 1], got {text}")
+    return value
+
+
+def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a library call, turning bad input (paths, options, models) into a usage error (exit 2)."""
+    from genscope.analyses.descriptors import MissingDescriptors
+    from genscope.api import ScanError
+    from genscope.cli import UsageError
+    from genscope.signals import UnknownSignal
+    from genscope.sources import SourceError
+    from genscope.sources.manifest import ManifestError
+
+    try:
+        return func(*args, **kwargs)
+    except (SourceError, ManifestError, UnknownSignal, ScanError, MissingDescriptors, FileNotFoundError,
+            ImportError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def byte_size(text: str) -> int:

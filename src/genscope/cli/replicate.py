@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, library_call, progress
-from genscope.cli.options import positive_int
+from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.options import cosine, library_call, positive_int
 
 HELP = "find generated images that copy reference (training) images"
 
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", nargs="+", metavar="PATH", help="reference images (or use --index)")
     parser.add_argument("--index", metavar="IDX", help="a folder made by `genscope index`")
     parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--threshold", type=float, metavar="T",
+    parser.add_argument("--threshold", type=cosine, metavar="T",
                         help="top-1 similarity above which an image counts as a replication "
                              "(default: 0.6 for lite0, 0.5 for SSCD as in Somepalli et al.)")
     parser.add_argument("--k", type=positive_int, default=5, help="matches kept per generated image (default 5)")
@@ -34,8 +34,6 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.reference) == bool(args.index):
         raise UsageError("give --reference PATH... or --index IDX (one of them)")
-    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
-        raise UsageError(f"--threshold is a cosine similarity in [-1, 1], got {args.threshold}")
     result = library_call(replicate, args.generated, args.out, reference=args.reference, index=args.index,
                    threshold=args.threshold, k=args.k, group_by=args.group_by, descriptor=descriptor_choice(args),
                    workers=args.workers, progress=progress(args), report=not args.no_report)

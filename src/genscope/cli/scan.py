@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.options import byte_size, collect_signal_options, positive_int, signal_option
-from genscope.signals import REGISTRY, UnknownSignal, default_signals
+from genscope.cli.options import byte_size, collect_signal_options, library_call, positive_int, signal_option
+from genscope.signals import REGISTRY, default_signals
 
 HELP = "scan folders, files, path lists, CSV/Parquet manifests and .tar shards"
 
@@ -35,21 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.api import ScanError, scan
-    from genscope.cli import UsageError
-    from genscope.sources import SourceError
-    from genscope.sources.manifest import ManifestError
+    from genscope.api import scan
 
     signals = [s.strip() for s in args.signals.split(",") if s.strip()] if args.signals else None
-    try:
-        result = scan(args.paths, args.out, signals=signals,
-                      signal_options=collect_signal_options(args.signal_option), workers=args.workers,
-                      batch_size=args.batch_size,
-                      timeout_s=args.timeout, max_pixels=args.max_pixels, max_bytes=args.max_bytes,
-                      all_files=args.all_files, report=not args.no_report, report_rows=args.report_rows,
-                      progress=False if args.quiet else None)
-    except (SourceError, ManifestError, UnknownSignal, ScanError) as exc:
-        raise UsageError(str(exc)) from None
+    result = library_call(scan, args.paths, args.out, signals=signals,
+                          signal_options=collect_signal_options(args.signal_option), workers=args.workers,
+                          batch_size=args.batch_size, timeout_s=args.timeout, max_pixels=args.max_pixels,
+                          max_bytes=args.max_bytes, all_files=args.all_files, report=not args.no_report,
+                          report_rows=args.report_rows, progress=False if args.quiet else None)
     if not args.quiet:
         s = result.summary
         print(f"scanned {s['inputs']} inputs: {s['ok']} ok, {s['failed']} failed "

@@ -85,31 +85,28 @@ def invokeai_dream(line: str) -> Generation | None:
     )
 
 
-def fooocus(meta: dict[str, Any]) -> Generation:
+def keyed(tool: str, values: dict[str, Any], prompt: str, negative: str, cfg_scale: str, model: str,
+          sampler: str = "sampler") -> Generation:
+    """A flat JSON format: the same fields under the tool's own key names (seed and steps are shared)."""
     return Generation(
-        tool="fooocus",
-        prompt=to_text(meta.get("prompt")),
-        negative_prompt=to_text(meta.get("negative_prompt")),
-        seed=to_int(meta.get("seed")),
-        steps=to_int(meta.get("steps")),
-        sampler=to_text(meta.get("sampler")),
-        cfg_scale=to_float(meta.get("guidance_scale")),
-        model=to_text(meta.get("base_model")),
+        tool=tool,
+        prompt=to_text(values.get(prompt)),
+        negative_prompt=to_text(values.get(negative)),
+        seed=to_int(values.get("seed")),
+        steps=to_int(values.get("steps")),
+        sampler=to_text(values.get(sampler)),
+        cfg_scale=to_float(values.get(cfg_scale)),
+        model=to_text(values.get(model)),
     )
+
+
+def fooocus(meta: dict[str, Any]) -> Generation:
+    return keyed("fooocus", meta, "prompt", "negative_prompt", "guidance_scale", "base_model")
 
 
 def swarmui(meta: dict[str, Any]) -> Generation:
     params = meta.get("sui_image_params") if isinstance(meta.get("sui_image_params"), dict) else {}
-    return Generation(
-        tool="swarmui",
-        prompt=to_text(params.get("prompt")),
-        negative_prompt=to_text(params.get("negativeprompt")),
-        seed=to_int(params.get("seed")),
-        steps=to_int(params.get("steps")),
-        sampler=to_text(params.get("sampler")),
-        cfg_scale=to_float(params.get("cfgscale")),
-        model=to_text(params.get("model")),
-    )
+    return keyed("swarmui", params, "prompt", "negativeprompt", "cfgscale", "model")
 
 
 def tensorart(meta: dict[str, Any], graph: Generation | None) -> Generation:
@@ -131,16 +128,7 @@ def tensorart(meta: dict[str, Any], graph: Generation | None) -> Generation:
 
 def drawthings(meta: dict[str, Any]) -> Generation:
     """Draw Things: JSON in the XMP ``exif:UserComment`` with short keys."""
-    return Generation(
-        tool="drawthings",
-        prompt=to_text(meta.get("c")),
-        negative_prompt=to_text(meta.get("uc")),
-        seed=to_int(meta.get("seed")),
-        steps=to_int(meta.get("steps")),
-        sampler=to_text(meta.get("sampler")),
-        cfg_scale=to_float(meta.get("scale")),
-        model=to_text(meta.get("model")),
-    )
+    return keyed("drawthings", meta, "c", "uc", "scale", "model")
 
 
 MIDJOURNEY_JOB = re.compile(r"\bJob ID:\s*[0-9a-f-]{36}", re.IGNORECASE)
