@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK = 2048
+BLOCK = 512
 
 
 @dataclass(frozen=True)
