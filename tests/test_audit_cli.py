@@ -104,3 +104,24 @@ def test_clean_without_detector_scores_is_a_usage_error(tmp_path: Path) -> None:
     genscope.scan(tmp_path / "in", tmp_path / "scan", signals=["exif"], workers=1, report=False, progress=False)
     completed = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "1%", "--out", str(tmp_path / "k.csv"))
     assert completed.returncode == 2 and "no detector scores" in completed.stderr
+
+
+def test_clean_drops_duplicate_copies_found_by_dedup(scanned, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    _collection(folder, 5, 15, seed=3)
+    for i in range(3):  # three byte-identical copies of one real image
+        (folder / f"copy_{i}.png").write_bytes((folder / "img_0010.png").read_bytes())
+    genscope.scan(folder, tmp_path / "scan", signals=[FAKE], workers=1, report=False, progress=False)
+    dedup = run_genscope("dedup", str(folder), "--out", str(tmp_path / "dd"), "--exact-only", "--quiet")
+    assert dedup.returncode == 0, dedup.stderr
+    keep = tmp_path / "keep.parquet"
+    completed = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "20%", "--out", str(keep),
+                             "--calibration", str(scanned["calibration"]), "--drop-duplicates", str(tmp_path / "dd"))
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["dropped_as_duplicates"] == 3
+    kept = [Path(p).name for p in pq.read_table(keep).column("path").to_pylist()]
+    copies = [name for name in kept if name.startswith("copy_") or name == "img_0010.png"]
+    assert len(copies) <= 1  # at most the group's representative survives
+    missing = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "20%", "--out", str(keep),
+                           "--calibration", str(scanned["calibration"]), "--drop-duplicates", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "genscope dedup" in missing.stderr

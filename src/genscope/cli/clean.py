@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="KEEP.csv|KEEP.parquet",
                         help="the kept rows with the records' columns (CSV leaves out vector columns)")
     parser.add_argument("--calibration", metavar="NPZ", help="labelled held-out detector scores (default: shipped)")
+    parser.add_argument("--drop-duplicates", metavar="DEDUP_DIR",
+                        help="also drop every copy but the representative, as `genscope dedup` found them")
     parser.add_argument("--threshold", type=float, help="detector operating threshold (default: the model's)")
     parser.set_defaults(func=run)
 
@@ -43,9 +45,15 @@ def run(args: argparse.Namespace) -> int:
     from genscope.analyses.audit import SCORE, detector_scores, model_threshold, provenance_verdicts
     from genscope.analyses.clean import plan_clean
     from genscope.cli import UsageError
-    from genscope.cli.records_input import load_calibration, load_records
+    from genscope.cli.records_input import duplicate_copies, load_calibration, load_records
 
     table, _ = load_records(args.records)
+    duplicates = 0
+    if args.drop_duplicates:
+        copies = duplicate_copies(args.drop_duplicates)
+        unique = np.array([path not in copies for path in table.column("path").to_pylist()])
+        duplicates = int((~unique).sum())
+        table = table.filter(pa.array(unique))
     if SCORE not in table.column_names:
         raise UsageError("these records have no detector scores: scan with --signals …,detector first")
     calibration = load_calibration(args.calibration)
@@ -63,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         scalar = [f.name for f in kept.schema if not (pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type))]
         pacsv.write_csv(kept.select(scalar), out)
-    print(json.dumps(plan.as_dict()))
+    print(json.dumps(plan.as_dict() | {"dropped_as_duplicates": duplicates}))
     verdict = "meets" if plan.reachable else "CANNOT meet"
-    print(f"kept {plan.kept} of {table.num_rows}: estimated generated share {100 * plan.residual_share:.2f}% "
+    dropped_copies = f", {duplicates} duplicate copies dropped first" if args.drop_duplicates else ""
+    print(f"kept {plan.kept} of {table.num_rows + duplicates}{dropped_copies}: estimated generated share "
+          f"{100 * plan.residual_share:.2f}% "
           f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {verdict} the "
           f"{100 * args.max_generated:g}% target; about {plan.real_dropped:.0f} real images dropped "
           f"({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) → {out}", file=sys.stderr)

@@ -44,3 +44,15 @@ def load_calibration(path: str | None) -> Calibration | None:
         return Calibration.load(path)
     except (OSError, KeyError, ValueError) as exc:
         raise UsageError(f"cannot read calibration {path}: {exc}") from None
+
+
+def duplicate_copies(dedup_dir: str) -> set[str]:
+    """Paths `genscope dedup` marked as copies to drop (every group member but its representative)."""
+    import pyarrow.parquet as pq
+
+    groups = Path(dedup_dir) / "groups.parquet"
+    if not groups.is_file():
+        raise UsageError(f"no groups.parquet in {dedup_dir}: run `genscope dedup PATH --out {dedup_dir}` first")
+    table = pq.read_table(groups, columns=["path", "keep"])
+    return {path for path, keep in zip(table.column("path").to_pylist(), table.column("keep").to_pylist(),
+                                       strict=True) if not keep}
