@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
-from conftest import REPO, make_images, run_genscope
+from conftest import REPO, SHARED, make_images, run_genscope
 
 
 def test_examples_scan_like_the_readme(tmp_path: Path) -> None:
@@ -44,3 +47,15 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "o" / "records.parquet").write_text("not a folder")
     completed = run_genscope("scan", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
     assert completed.returncode == 2 and "not a records folder" in completed.stderr
+
+
+def test_quiet_scan_of_hostile_metadata_prints_nothing(tmp_path: Path) -> None:
+    maker = SHARED / "provenance" / "make_hostile.py"
+    if not maker.is_file():
+        pytest.skip(f"shared provenance fixtures not found at {maker.parent}")
+    subprocess.run([sys.executable, str(maker), str(tmp_path / "hostile")], check=True, capture_output=True)
+    completed = run_genscope("scan", str(tmp_path / "hostile"), "--out", str(tmp_path / "out"), "--quiet")
+    assert completed.returncode == 0
+    assert completed.stdout == "" and completed.stderr == ""  # Pillow's metadata warnings included
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["inputs"] == len(list((tmp_path / "hostile").iterdir())) == summary["ok"] + summary["failed"]

@@ -15,6 +15,10 @@ from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
+# Hostile files make Pillow warn about malformed metadata on almost every read; the facts it can
+# read are kept and real failures become error rows, so the warnings would only flood the terminal.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
 _SIGNATURES: list[tuple[int, bytes, str]] = [
     (0, b"\xff\xd8\xff", "jpeg"),
     (0, b"\x89PNG\r\n\x1a\n", "png"),
