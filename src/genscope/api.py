@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from genscope import __version__
@@ -53,7 +54,7 @@ class ScanResult:
     @property
     def errors(self) -> pa.Table:
         table = self.records
-        return table.filter(pa.compute.is_valid(table.column("error")))
+        return table.filter(pc.is_valid(table.column("error")))
 
     def report(self, path: str | os.PathLike | None = None, *, rows: int = 500) -> Path:
         """Render the HTML report (default ``out/report.html``) and return its path."""

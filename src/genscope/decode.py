@@ -6,6 +6,7 @@ Pillow's decompression-bomb limit is enforced as an error, not a warning.
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,8 +118,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
     """Decode the first frame of ``data``. Never raises for bad input."""
-    import io
-
     result = Decoded(format=sniff_format(data))
     if result.format == "empty":
         result.error = ("decode.empty", "zero-byte file")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from genscope.analyses.quantify import Calibration, adjust, jeffreys
+from genscope.analyses.quantify import Calibration, adjusted_share, jeffreys
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,7 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
     pool = np.sort(scores[assessed])
     n = len(pool)
     rng = np.random.default_rng(seed)
-    tpr0, fpr0 = calibration.rates(threshold)
-    q = float((pool >= threshold).mean()) if n else 0.0
-    share = adjust(q, tpr0, fpr0)
-    share_b = adjust(jeffreys(rng, q, n, draws), jeffreys(rng, tpr0, calibration.positives, draws),
-                     jeffreys(rng, fpr0, calibration.negatives, draws))
+    share, share_b = adjusted_share(pool, calibration, threshold, draws, rng)
     cuts = np.unique(np.concatenate([pool, [np.inf]]))[::-1]  # from "keep all" downwards
     positives = np.sort(calibration.scores[calibration.labels])
     negatives = np.sort(calibration.scores[~calibration.labels])

@@ -77,7 +77,7 @@ def estimate_share(scores: np.ndarray, calibration: Calibration, threshold: floa
     rows = hard + len(unknown)
     if rows == 0:
         return ShareEstimate(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0, threshold)
-    point, boot = _acc(unknown, calibration, threshold, draws, np.random.default_rng(seed))
+    point, boot = adjusted_share(unknown, calibration, threshold, draws, np.random.default_rng(seed))
     share = (hard + point * len(unknown)) / rows
     shares = (hard + boot * len(unknown)) / rows
     naive = (hard + float((unknown >= threshold).sum())) / rows
@@ -85,8 +85,9 @@ def estimate_share(scores: np.ndarray, calibration: Calibration, threshold: floa
     return ShareEstimate(float(share), float(low), float(high), naive, rows, hard, threshold)
 
 
-def _acc(scores: np.ndarray, calibration: Calibration, threshold: float, draws: int,
-         rng: np.random.Generator) -> tuple[float, np.ndarray]:
+def adjusted_share(scores: np.ndarray, calibration: Calibration, threshold: float, draws: int,
+                   rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """ACC share of ``scores`` and ``draws`` plausible values of it (calibration and collection error)."""
     tpr, fpr = calibration.rates(threshold)
     q = float((scores >= threshold).mean()) if len(scores) else 0.0
     point = adjust(q, tpr, fpr)
