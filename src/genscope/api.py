@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,18 +20,22 @@ from genscope.analyses.audit import impact_summary
 from genscope.analyses.overview import overview
 from genscope.decode import DEFAULT_MAX_PIXELS
 from genscope.engine.local import LocalEngine
-from genscope.engine.worker import UNCHANGED, BatchStats, ScanConfig, Task
+from genscope.engine.sink import RecordSink, Tally
+from genscope.engine.worker import BatchStats, ScanConfig, Task
 from genscope.records import (
     Existing,
     PartWriter,
     finish_parts,
     read_records,
-    records_dir,
+    records_folder,
     records_schema,
 )
 from genscope.signals import check_options, default_signals, signal_class
 from genscope.sources import Item, enumerate_inputs
 from genscope.sources.item import DEFAULT_MAX_BYTES
+from genscope.storage import Folder, is_uri
+
+ENGINES = ("local", "ray")
 
 
 class ScanError(RuntimeError):
@@ -41,7 +46,7 @@ class ScanError(RuntimeError):
 class ScanResult:
     """What a scan left in ``out``: records, summary and report, loaded on demand."""
 
-    out: Path
+    out: Path | str  # a str when the scan wrote to an object-store URI
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,14 +61,20 @@ class ScanResult:
         table = self.records
         return table.filter(pc.is_valid(table.column("error")))
 
-    def report(self, path: str | os.PathLike | None = None, *, rows: int = 500) -> Path:
-        """Render the HTML report (default ``out/report.html``) and return its path."""
+    def report(self, path: str | os.PathLike | None = None, *, rows: int = 500) -> Path | str:
+        """Render the HTML report (default ``out/report.html``) and return where it went."""
         from genscope.report.audit_section import audit_section
         from genscope.report.html import write_report
 
-        target = Path(path) if path is not None else self.out / "report.html"
         impact = self.summary.get("dataset_impact")
         analyses = [audit_section(impact)] if impact else []
+        if path is None and is_uri(self.out):  # rendered locally, then uploaded as one object
+            with tempfile.TemporaryDirectory() as temp:
+                local = write_report(self.records, self.summary, Path(temp) / "report.html", rows=rows,
+                                     analyses=analyses)
+                Folder.at(self.out).write_bytes("report.html", local.read_bytes())
+            return f"{self.out}/report.html"
+        target = Path(path) if path is not None else Path(self.out) / "report.html"
         return write_report(self.records, self.summary, target, rows=rows, analyses=analyses)
 
 
@@ -71,55 +82,58 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
          signal_options: dict[str, dict[str, Any]] | None = None, workers: int | None = None,
          batch_size: int = 8, timeout_s: float = 60.0, max_pixels: int = DEFAULT_MAX_PIXELS,
          max_bytes: int = DEFAULT_MAX_BYTES, all_files: bool = False, report: bool = True,
-         report_rows: int = 500, progress: bool | None = None) -> ScanResult:
+         report_rows: int = 500, progress: bool | None = None, engine: str = "local",
+         address: str | None = None, num_cpus: int | None = None) -> ScanResult:
     """Scan images and write ``out/records.parquet``, ``out/summary.json`` and ``out/report.html``.
 
     Rerunning with the same ``out`` resumes: rows whose bytes and signal versions are unchanged
     are kept, only missing or stale work is done. ``progress=None`` shows a bar on a terminal.
+    ``engine="ray"`` runs the per-image half on Ray (``address`` joins a running cluster, else a
+    local instance with ``num_cpus`` CPUs starts); the records are the same.
     """
     started = time.time()
+    if engine not in ENGINES:
+        raise ScanError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "local" and (address is not None or num_cpus is not None):
+        raise ScanError("address and num_cpus apply to engine='ray' only")
     targets = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     names = list(signals) if signals is not None else default_signals()
     classes = [signal_class(name) for name in names]
     check_options(classes, signal_options or {})
-    out_path = Path(out)
-    folder = records_dir(out_path)
-    if folder.exists() and not folder.is_dir():
-        raise ScanError(f"{folder} exists and is not a records folder; choose another --out")
+    out_location = os.fspath(out)
+    folder = records_folder(out_location)
+    if folder.kind() == "file":
+        raise ScanError(f"{folder.location} exists and is not a records folder; choose another --out")
     items, duplicates = enumerate_inputs([os.fspath(t) for t in targets], all_files=all_files)
     schema = records_schema(classes)
     versions = {cls.name: cls.version for cls in classes}
-    existing = Existing.load(folder) if folder.exists() else Existing()
+    existing = Existing.load(folder)
     config = ScanConfig(signals=tuple(names), signal_options=signal_options or {}, max_pixels=max_pixels,
                         max_bytes=max_bytes, timeout_s=timeout_s)
-    workers = workers or os.cpu_count() or 1
-    writer = PartWriter(folder, schema)
-    tally = _Tally()
+    folder.make()
     bar = tqdm(total=len(items), unit="img", disable=(None if progress is None else not progress),
                dynamic_ncols=True, smoothing=0.1)
 
-    def on_result(rows: list[dict[str, Any]], stats: BatchStats) -> None:
-        fresh = []
-        for row in rows:
-            if row.get(UNCHANGED):
-                tally.reused += 1
-                continue
-            partial = row.pop("__partial__", None)
-            fresh.append(_merge(existing.row(row["path"]), row, partial) if partial is not None else row)
-        tally.add(stats, len(fresh))
-        writer.add(fresh)
-        bar.update(len(rows))
-        tally.errors += sum(1 for row in fresh if row.get("error"))
-        bar.set_postfix(errors=tally.errors, refresh=False)
+    def on_progress(done: int, errors: int) -> None:
+        bar.update(done)
+        bar.set_postfix(errors=errors, refresh=False)
 
+    tasks = _plan(items, existing, versions)
     try:
-        engine = LocalEngine(config, workers=min(workers, max(1, len(items))), batch_size=batch_size)
-        engine.run(_plan(items, existing, versions), on_result)
-        writer.flush()
+        if engine == "ray":
+            from genscope.engine.ray import RayEngine
+
+            ray_engine = RayEngine(config, address=address, num_cpus=num_cpus, workers=workers,
+                                   batch_size=batch_size)
+            tally = ray_engine.run(list(tasks), folder, schema, existing, on_progress)
+            workers = ray_engine.actors
+        else:
+            workers = min(workers or os.cpu_count() or 1, max(1, len(items)))
+            tally = _run_local(config, tasks, folder, schema, existing, workers, batch_size, on_progress)
     finally:
         bar.close()
-    finish_parts(folder, schema, {item.path for item in items}, writer.written)
-    table = read_records(out_path)
+    finish_parts(folder, schema, {item.path for item in items})
+    table = read_records(out_location)
     if table.num_rows != len(items):
         raise ScanError(f"internal error: {table.num_rows} records for {len(items)} inputs")
     finished = time.time()
@@ -128,17 +142,31 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
         "inputs_named": [os.fspath(t) for t in targets],
         "duplicate_inputs_ignored": duplicates,
         "signals": versions,
+        "engine": engine,
         "timing": tally.timing(started, finished, workers),
     }
     impact = impact_summary(table)
     if impact is not None:
         summary["dataset_impact"] = impact
-    out_path.mkdir(parents=True, exist_ok=True)
-    (out_path / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    result = ScanResult(out=out_path, summary=summary)
+    Folder.at(out_location).write_bytes("summary.json", (json.dumps(summary, indent=2, ensure_ascii=False)
+                                                         + "\n").encode())
+    result = ScanResult(out=out_location if is_uri(out_location) else Path(out_location), summary=summary)
     if report:
         result.report(rows=report_rows)
     return result
+
+
+def _run_local(config: ScanConfig, tasks: Iterator[Task], folder: Folder, schema: pa.Schema, existing: Existing,
+               workers: int, batch_size: int, on_progress: Callable[[int, int], None]) -> Tally:
+    sink = RecordSink(PartWriter(folder, schema), existing.row)
+
+    def on_result(rows: list[dict[str, Any]], stats: BatchStats) -> None:
+        sink.add(rows, stats)
+        on_progress(len(rows), sink.tally.errors)
+
+    LocalEngine(config, workers=workers, batch_size=batch_size).run(tasks, on_result)
+    sink.writer.flush()
+    return sink.tally
 
 
 def _plan(items: list[Item], existing: Existing, versions: dict[str, str]) -> Iterator[Task]:
@@ -148,55 +176,6 @@ def _plan(items: list[Item], existing: Existing, versions: dict[str, str]) -> It
             yield Task(item)
         else:
             yield Task(item, expected_sha256=existing.sha256[item.path], only=tuple(stale))
-
-
-def _merge(old: dict[str, Any], new: dict[str, Any], computed: tuple[str, ...]) -> dict[str, Any]:
-    """The previous row with this run's file facts and freshly computed signals laid over it."""
-    merged = dict(old)
-    for key, value in new.items():
-        prefix = key.split(".", 1)[0] if "." in key else None
-        if prefix is None or prefix in computed:
-            merged[key] = value
-    return merged
-
-
-@dataclass
-class _Tally:
-    computed: int = 0
-    reused: int = 0
-    errors: int = 0
-    read_ms: float = 0.0
-    decode_ms: float = 0.0
-    signal_ms: dict[str, float] = field(default_factory=dict)
-    signal_images: dict[str, int] = field(default_factory=dict)
-
-    def add(self, stats: BatchStats, computed: int) -> None:
-        self.computed += computed
-        self.read_ms += stats.read_ms
-        self.decode_ms += stats.decode_ms
-        for name, ms in stats.signal_ms.items():
-            self.signal_ms[name] = self.signal_ms.get(name, 0.0) + ms
-        for name, count in stats.signal_images.items():
-            self.signal_images[name] = self.signal_images.get(name, 0) + count
-
-    def timing(self, started: float, finished: float, workers: int) -> dict[str, Any]:
-        wall = max(finished - started, 1e-9)
-        per_input = max(self.computed + self.reused, 1)
-        return {
-            "wall_s": round(wall, 3),
-            "images_per_s": round((self.computed + self.reused) / wall, 2),
-            "computed": self.computed,
-            "reused_from_previous_run": self.reused,
-            "workers": workers,
-            "images_per_signal": dict(self.signal_images),
-            # Per image the step actually ran on (reading also covers reused rows: they are re-hashed).
-            "cpu_ms_per_image": {
-                "read": round(self.read_ms / per_input, 3),
-                "decode": round(self.decode_ms / max(self.computed, 1), 3),
-                **{name: round(ms / max(self.signal_images.get(name, 0), 1), 3)
-                   for name, ms in self.signal_ms.items()},
-            },
-        }
 
 
 __all__ = ["ScanError", "ScanResult", "scan"]

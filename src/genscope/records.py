@@ -1,7 +1,8 @@
 """The records table: schema, atomic Parquet part writer, and resume bookkeeping.
 
-``DIR/records.parquet/`` is a folder of parts. Parts are written whole (temp file + rename),
-so a killed scan leaves only complete parts; a rerun reads them back, reuses every row whose
+``DIR/records.parquet/`` is a folder of parts, on the local disk or in an object store. Parts
+are written whole (temp file + rename locally, one upload in a store), so a killed scan leaves
+only complete parts; a rerun reads them back, reuses every row whose
 ``sha256`` and signal versions still match, and at the end rewrites old parts so that each
 input appears exactly once.
 """
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genscope.signals import Signal
+from genscope.storage import Folder, is_uri
 
 RECORDS_NAME = "records.parquet"
 
@@ -57,22 +59,30 @@ def records_dir(out: str | os.PathLike) -> Path:
     return Path(out) / RECORDS_NAME
 
 
+def records_folder(out: str | os.PathLike) -> Folder:
+    """The records folder of a scan output, a local path or an object-store URI."""
+    return Folder.at(out).child(RECORDS_NAME)
+
+
 def read_records(out: str | os.PathLike) -> pa.Table:
-    """All records of a scan folder (or of a records folder/file given directly)."""
+    """All records of a scan folder (or of a records folder/file given directly); URIs work too."""
+    if is_uri(out):
+        location = os.fspath(out).rstrip("/")
+        folder = Folder.at(location if location.endswith(RECORDS_NAME) else f"{location}/{RECORDS_NAME}")
+        return pq.read_table(folder.path, filesystem=folder.filesystem)
     path = Path(out)
     if path.name != RECORDS_NAME and (path / RECORDS_NAME).exists():
         path = path / RECORDS_NAME
     return pq.read_table(path)
 
 
-def _parts(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+def _parts(folder: Folder) -> list[str]:
+    return folder.names(prefix="part-", suffix=".parquet")
 
 
-def _write_atomic(table: pa.Table, target: Path) -> None:
-    temp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(table, temp, compression="zstd")
-    os.replace(temp, target)
+def new_run_id() -> str:
+    """Part names start with the run id, so later runs sort (and win) after earlier ones."""
+    return f"{time.time_ns():020d}"
 
 
 @dataclass
@@ -82,20 +92,20 @@ class Existing:
     sha256: dict[str, str | None] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
-    location: dict[str, tuple[Path, int]] = field(default_factory=dict)
-    _cache: tuple[Path, list[dict[str, Any]]] | None = None
+    location: dict[str, tuple[str, int]] = field(default_factory=dict)
+    folder: Folder | None = None
+    _cache: tuple[str, list[dict[str, Any]]] | None = None
 
     @classmethod
-    def load(cls, folder: Path) -> Existing:
-        existing = cls()
+    def load(cls, folder: Folder) -> Existing:
+        existing = cls(folder=folder)
         for part in _parts(folder):  # names sort by run, so later rows win
             try:
-                columns = pq.read_schema(part).names
-                wanted = [c for c in columns if c in ("path", "sha256", "error") or c.endswith(".version")]
-                table = pq.read_table(part, columns=wanted)
+                wanted = [c for c in folder.columns(part)
+                          if c in ("path", "sha256", "error") or c.endswith(".version")]
+                data = folder.read_table(part, columns=wanted).to_pydict()
             except (pa.ArrowInvalid, OSError):
                 continue  # an unreadable part is dropped at finish; its rows are recomputed
-            data = table.to_pydict()
             version_columns = [c for c in wanted if c.endswith(".version")]
             for row, path in enumerate(data["path"]):
                 existing.location[path] = (part, row)
@@ -118,24 +128,25 @@ class Existing:
     def row(self, path: str) -> dict[str, Any]:
         part, index = self.location[path]
         if self._cache is None or self._cache[0] != part:
-            self._cache = (part, pq.read_table(part).to_pylist())
+            assert self.folder is not None  # a row has a location only when loaded from a folder
+            self._cache = (part, self.folder.read_table(part).to_pylist())
         return self._cache[1][index]
 
 
 class PartWriter:
     """Buffers rows and writes them as whole parts, by size or age, so a kill loses little."""
 
-    def __init__(self, folder: Path, schema: pa.Schema, rows_per_part: int = 1000,
-                 seconds_per_part: float = 5.0) -> None:
+    def __init__(self, folder: Folder, schema: pa.Schema, rows_per_part: int = 1000,
+                 seconds_per_part: float = 5.0, run: str | None = None) -> None:
         self.folder = folder
         self.schema = schema
         self.rows_per_part = rows_per_part
         self.seconds_per_part = seconds_per_part
-        self.run = f"{time.time_ns():020d}"
-        self.written: list[Path] = []
+        self.run = run or new_run_id()
+        self.written: list[str] = []
         self._rows: list[dict[str, Any]] = []
         self._since = time.monotonic()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.make()
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         self._rows.extend(rows)
@@ -147,46 +158,40 @@ class PartWriter:
         if not self._rows:
             return
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
-        target = self.folder / f"part-{self.run}-{len(self.written):06d}.parquet"
-        _write_atomic(table, target)
-        self.written.append(target)
+        name = f"part-{self.run}-{len(self.written):06d}.parquet"
+        self.folder.write_table(name, table)
+        self.written.append(name)
         self._rows = []
 
 
-def finish_parts(folder: Path, schema: pa.Schema, keep_paths: set[str], new_parts: list[Path]) -> None:
+def finish_parts(folder: Folder, schema: pa.Schema, keep_paths: set[str]) -> None:
     """Leave exactly one row per path in ``keep_paths`` and every part in ``schema``.
 
-    Old parts lose rows that this run rewrote, rows of inputs no longer scanned, and older
-    duplicates left by a killed run; parts that end up empty are removed.
+    Of several rows for one path the one in the latest part wins: parts sort by run, so this
+    run's rows beat older ones, and a batch written twice (a retried worker) keeps one copy.
+    Rows of inputs no longer scanned are dropped; parts that end up empty are removed.
     """
-    new = set(new_parts)
-    rewritten: set[str] = set()
-    for part in new_parts:
-        rewritten.update(pq.read_table(part, columns=["path"]).column("path").to_pylist())
-    owners: dict[str, tuple[Path, int]] = {}
-    old_parts = [p for p in _parts(folder) if p not in new]
-    for part in old_parts:
+    parts: list[str] = []
+    owners: dict[str, tuple[str, int]] = {}
+    for part in _parts(folder):
         try:
-            paths = pq.read_table(part, columns=["path"]).column("path").to_pylist()
+            paths = folder.read_table(part, columns=["path"]).column("path").to_pylist()
         except (pa.ArrowInvalid, OSError):
+            folder.delete(part)  # a damaged part: its rows were recomputed
             continue
+        parts.append(part)
         for row, path in enumerate(paths):
             owners[path] = (part, row)
-    for part in old_parts:
-        try:
-            table = pq.read_table(part)
-        except (pa.ArrowInvalid, OSError):
-            part.unlink()
-            continue
+    for part in parts:
+        table = folder.read_table(part)
         paths = table.column("path").to_pylist()
-        keep = [row for row, path in enumerate(paths)
-                if path in keep_paths and path not in rewritten and owners.get(path) == (part, row)]
+        keep = [row for row, path in enumerate(paths) if path in keep_paths and owners.get(path) == (part, row)]
         if not keep:
-            part.unlink()
+            folder.delete(part)
         elif len(keep) < len(paths) or table.schema != schema:
-            _write_atomic(conform(table.take(keep), schema), part)
-    for stray in folder.glob(".part-*.tmp"):
-        stray.unlink()  # temp files of a run killed while writing
+            folder.write_table(part, conform(table.take(keep), schema))
+    for stray in folder.names(prefix=".part-", suffix=".tmp"):
+        folder.delete(stray)  # temp files of a run killed while writing
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

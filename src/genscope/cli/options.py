@@ -38,6 +38,7 @@ def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     from genscope.analyses.descriptors import MissingDescriptors
     from genscope.api import ScanError
     from genscope.cli import UsageError
+    from genscope.engine.ray import RayUnavailable
     from genscope.signals import UnknownSignal
     from genscope.sources import SourceError
     from genscope.sources.manifest import ManifestError
@@ -45,7 +46,7 @@ def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return func(*args, **kwargs)
     except (SourceError, ManifestError, UnknownSignal, ScanError, MissingDescriptors, FileNotFoundError,
-            ImportError) as exc:
+            ImportError, RayUnavailable) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -20,7 +20,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"{','.join(REGISTRY)})")
     parser.add_argument("--signal-option", type=signal_option, action="append", metavar="SIGNAL.KEY=VALUE",
                         help="an option for one signal, e.g. detector.model=/path/to/model (repeatable)")
-    parser.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    parser.add_argument("--workers", type=positive_int,
+                        help="worker processes, or Ray actors with --engine ray (default: all cores)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local process pool (default) or Ray Data (needs: pip install 'genscope[ray]')")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: join this running cluster (e.g. 10.0.0.1:6379 or 'auto'); "
+                             "without it a local Ray instance starts")
+    parser.add_argument("--num-cpus", type=positive_int, metavar="N",
+                        help="with --engine ray: CPUs of the local Ray instance (default: all)")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="images per signal call (default 8)")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds allowed per file")
     parser.add_argument("--max-pixels", type=positive_int, default=100_000_000,
@@ -42,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                           signal_options=collect_signal_options(args.signal_option), workers=args.workers,
                           batch_size=args.batch_size, timeout_s=args.timeout, max_pixels=args.max_pixels,
                           max_bytes=args.max_bytes, all_files=args.all_files, report=not args.no_report,
-                          report_rows=args.report_rows, progress=False if args.quiet else None)
+                          report_rows=args.report_rows, progress=False if args.quiet else None,
+                          engine=args.engine, address=args.address, num_cpus=args.num_cpus)
     if not args.quiet:
         s = result.summary
         print(f"scanned {s['inputs']} inputs: {s['ok']} ok, {s['failed']} failed "

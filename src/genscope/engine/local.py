@@ -66,14 +66,29 @@ class LocalEngine:
         self._context = mp.get_context("spawn")  # no forked copies of pyarrow/ORT thread pools
         self._slots: list[_Slot] = []
 
+    def __enter__(self) -> LocalEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the workers (models load now); ``run`` may then be called many times."""
+        if not self._slots:
+            self._slots = [self._spawn() for _ in range(self.workers)]
+            for slot in self._slots:
+                self._await_ready(slot)
+
     def run(self, tasks: Iterator[Task], on_result: ResultHandler) -> None:
+        """Process every task, calling ``on_result`` per batch. Starts and stops the workers
+        itself unless ``start`` was called first."""
+        owned = not self._slots
         retries: deque[list[Task]] = deque()
         batches = _batched(tasks, self.batch_size)
         exhausted = False
         try:
-            self._slots = [self._spawn() for _ in range(self.workers)]
-            for slot in self._slots:
-                self._await_ready(slot)
+            self.start()
             while True:
                 for slot in self._slots:
                     if slot.tasks is None:
@@ -87,8 +102,12 @@ class LocalEngine:
                 if not busy:
                     return
                 self._collect(busy, retries, on_result)
+        except BaseException:
+            self.close()  # a failed run leaves no workers behind, started by us or not
+            raise
         finally:
-            self._stop_all()
+            if owned:
+                self.close()
 
     def _collect(self, busy: list[_Slot], retries: deque[list[Task]], on_result: ResultHandler) -> None:
         timeout = max(0.0, min(slot.deadline for slot in busy) - time.monotonic())
@@ -158,7 +177,7 @@ class LocalEngine:
         slot.process.join(5)
         slot.conn.close()
 
-    def _stop_all(self) -> None:
+    def close(self) -> None:
         for slot in self._slots:  # idle workers exit on None; busy or stuck ones are killed below
             if slot.tasks is None and slot.process.is_alive():
                 with contextlib.suppress(OSError):  # it died meanwhile: killed below

@@ -6,6 +6,7 @@ so the engine can promise one row per input. Sources know nothing about decoding
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from genscope.sources.local import IMAGE_EXTENSIONS, walk_folder
 from genscope.sources.manifest import MANIFEST_SUFFIXES, read_manifest
 from genscope.sources.pathlist import LIST_SUFFIXES, read_path_list
 from genscope.sources.tar import TAR_SUFFIXES, list_tar
+from genscope.storage import StorageError, expand_braces, is_uri, list_files
 
 
 class SourceError(ValueError):
@@ -21,7 +23,14 @@ class SourceError(ValueError):
 
 
 def expand(target: str, *, all_files: bool = False) -> Iterator[Item]:
-    """Items for one command-line target: a folder, an image, a list, a manifest or a shard."""
+    """Items for one command-line target: a folder, an image, a list, a manifest or a shard,
+    on the local disk or in an object store; ``{00000..00099}`` brace ranges name several."""
+    if not Path(target).exists():
+        names = expand_braces(target)
+        if len(names) > 1 or is_uri(target):
+            for name in names:
+                yield from (_expand_uri(name, all_files) if is_uri(name) else expand(name, all_files=all_files))
+            return
     path = Path(target)
     suffix = path.name.lower()
     if path.is_dir():
@@ -38,14 +47,29 @@ def expand(target: str, *, all_files: bool = False) -> Iterator[Item]:
         yield Item.for_file(target)
 
 
+def _expand_uri(uri: str, all_files: bool) -> Iterator[Item]:
+    try:
+        objects = list(list_files(uri))
+    except StorageError as exc:
+        raise SourceError(str(exc)) from None
+    for name in objects:
+        lower = name.lower()
+        if lower.endswith(TAR_SUFFIXES):
+            yield from list_tar(name)
+        elif all_files or name == uri or os.path.splitext(lower)[1] in IMAGE_EXTENSIONS:
+            yield Item.for_file(name)
+
+
 def _expand_each(entries: Iterable[Item], all_files: bool) -> Iterator[Item]:
-    # A list or manifest may name folders and shards too; expand those in place.
+    # A list or manifest may name folders and shards too (local or URIs); expand those in place.
+    # An image URI stays as it is, with its manifest columns: workers read URIs directly.
     for entry in entries:
         path = Path(entry.file)
-        if entry.error is None and entry.offset is None and path.is_dir():
-            yield from walk_folder(entry.file, all_files=all_files)
-        elif entry.error is None and entry.file.lower().endswith(TAR_SUFFIXES) and path.is_file():
+        remote = is_uri(entry.file)
+        if entry.error is None and entry.file.lower().endswith(TAR_SUFFIXES) and (remote or path.is_file()):
             yield from list_tar(entry.file)
+        elif entry.error is None and entry.offset is None and not remote and path.is_dir():
+            yield from walk_folder(entry.file, all_files=all_files)
         else:
             yield entry
 

@@ -7,6 +7,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+from genscope.storage import StorageError, is_uri, read_range
+
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
@@ -39,11 +41,16 @@ class Item:
 
     @classmethod
     def for_file(cls, file: str, meta: str | None = None) -> Item:
-        return cls(path=display_path(os.path.normpath(file)), file=file, meta=meta)
+        return cls(path=record_path(file), file=file, meta=meta)
 
     @classmethod
     def failed(cls, file: str, code: str, message: str) -> Item:
-        return cls(path=display_path(os.path.normpath(file)), file=file, error=(code, message))
+        return cls(path=record_path(file), file=file, error=(code, message))
+
+
+def record_path(file: str) -> str:
+    """The record key of a file: its normalised path, or an object-store URI as given."""
+    return file if is_uri(file) else display_path(os.path.normpath(file))
 
 
 def _io_error(exc: OSError) -> ReadError:
@@ -62,6 +69,8 @@ def read_item(item: Item, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The item's bytes, or ``ReadError``. Never blocks on FIFOs or devices."""
     if item.error is not None:
         raise ReadError(*item.error)
+    if is_uri(item.file):
+        return _read_object(item, max_bytes)
     try:
         if item.offset is not None:
             return _read_member(item, max_bytes)
@@ -88,4 +97,20 @@ def _read_member(item: Item, max_bytes: int) -> bytes:
         data = handle.read(size)
     if len(data) < size:
         raise ReadError("tar.truncated_member", f"member ends after {len(data)} of {size} bytes")
+    return data
+
+
+def _read_object(item: Item, max_bytes: int) -> bytes:
+    if item.offset is not None and (item.size or 0) > max_bytes:
+        raise ReadError("io.too_large", f"{item.size} bytes is over the {max_bytes}-byte limit")
+    try:
+        data = read_range(item.file, item.offset, item.size, max_bytes)
+    except FileNotFoundError:
+        raise ReadError("io.not_found", "no such object") from None
+    except (OSError, StorageError) as exc:
+        raise ReadError("io.error", str(exc)[:500]) from None
+    if len(data) > max_bytes:
+        raise ReadError("io.too_large", f"over the {max_bytes}-byte limit")
+    if item.offset is not None and len(data) < (item.size or 0):
+        raise ReadError("tar.truncated_member", f"member ends after {len(data)} of {item.size} bytes")
     return data

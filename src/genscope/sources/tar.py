@@ -10,9 +10,11 @@ import json
 import os
 import tarfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from genscope.sources.item import Item, display_path
 from genscope.sources.local import IMAGE_EXTENSIONS
+from genscope.storage import ForwardReader, StorageError, file_size, is_uri
 
 TAR_SUFFIXES = (".tar",)
 SIDECAR_MAX_BYTES = 1 << 20
@@ -25,21 +27,29 @@ def _split(name: str) -> tuple[str, str]:
     return (f"{folder}/{stem}" if folder else stem), (ext.lower() if dot else "")
 
 
-def _read_sidecar(handle, info: tarfile.TarInfo) -> str | None:
+def _read_sidecar(handle: BinaryIO, info: tarfile.TarInfo) -> str | None:
+    # Read as the listing passes the member: a streamed shard cannot seek back to it later.
     if info.size > SIDECAR_MAX_BYTES:
         return None
     handle.seek(info.offset_data)
     return handle.read(info.size).decode("utf-8", "replace")
 
 
+def _open_shard(shard: str) -> tuple[BinaryIO, int]:
+    if is_uri(shard):
+        return ForwardReader(shard), file_size(shard)  # one streamed GET, headers and sidecars only kept
+    handle = open(shard, "rb")  # noqa: SIM115  (closed by the caller's with-block)
+    return handle, os.fstat(handle.fileno()).st_size
+
+
 def list_tar(shard: str) -> Iterator[Item]:
-    shard_text = display_path(os.path.normpath(shard))
+    shard_text = shard if is_uri(shard) else display_path(os.path.normpath(shard))
     images: list[tarfile.TarInfo] = []
-    sidecars: dict[str, dict[str, tarfile.TarInfo]] = {}
+    sidecars: dict[str, dict[str, str | None]] = {}
     failure: tuple[str, str] | None = None
     try:
-        with open(shard, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        handle, size = _open_shard(shard)
+        with handle:
             try:
                 with tarfile.open(fileobj=handle, mode="r:") as archive:
                     for info in archive:
@@ -49,14 +59,14 @@ def list_tar(shard: str) -> Iterator[Item]:
                         if "." + ext.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS:
                             images.append(info)
                         elif ext in ("json", "txt"):
-                            sidecars.setdefault(key, {})[ext] = info
+                            sidecars.setdefault(key, {})[ext] = _read_sidecar(handle, info)
             except tarfile.TarError as exc:
                 failure = ("tar.corrupt", f"archive unreadable after {len(images)} images: {exc}")
-            metas = {key: _sidecar_meta(handle, found) for key, found in sidecars.items()}
-    except OSError as exc:
-        yield Item.failed(shard, "io.permission" if isinstance(exc, PermissionError) else "io.error",
-                          f"cannot open shard: {exc.strerror}")
+    except (OSError, StorageError) as exc:
+        code = "io.permission" if isinstance(exc, PermissionError) else "io.error"
+        yield Item.failed(shard, code, f"cannot open shard: {getattr(exc, 'strerror', None) or exc}")
         return
+    metas = {key: _sidecar_meta(found) for key, found in sidecars.items()}
     for info in images:
         key, _ = _split(info.name)
         error = None
@@ -71,12 +81,12 @@ def list_tar(shard: str) -> Iterator[Item]:
         yield Item(path=f"{shard_text}#unreadable-rest", file=shard, error=failure)
 
 
-def _sidecar_meta(handle, found: dict[str, tarfile.TarInfo]) -> str | None:
+def _sidecar_meta(found: dict[str, str | None]) -> str | None:
     meta: dict[str, object] = {}
     if "txt" in found:
-        meta["caption"] = _read_sidecar(handle, found["txt"])
+        meta["caption"] = found["txt"]
     if "json" in found:
-        text = _read_sidecar(handle, found["json"])
+        text = found["json"]
         try:
             meta["json"] = json.loads(text) if text is not None else None
         except ValueError:
