@@ -27,7 +27,7 @@ class Cell:
     sort: str | float
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("genscope.report", "templates"),
         autoescape=True,  # file names and metadata are hostile: escape everything by default
@@ -60,7 +60,7 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
                   "cells": [_cell(r.get(c), c) for c in columns]} for r, thumb in zip(records, thumbs, strict=True)]
     formats = sorted(summary.get("formats", {}).items(), key=lambda kv: -kv[1])
     errors = list(summary.get("errors_by_code", {}).items())
-    return _environment().get_template("report.html.j2").render(
+    return environment().get_template("report.html.j2").render(
         title="genscope report",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         summary=summary,

@@ -30,13 +30,20 @@ def thumbnail_uri(item: Item, size: int = THUMB_PX) -> str | None:
             image = Image.open(io.BytesIO(data))
             image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced scale, much faster
             image = ImageOps.exif_transpose(image) or image
-            image.thumbnail((size, size))
-            image = image.convert("RGB")
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=72)
+            image.thumbnail((size, size))  # in place: no full-size copy of a large file
+            return image_uri(image, size)
     except (ReadError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
             Image.DecompressionBombError):
         return None
+
+
+def image_uri(image: Image.Image, size: int = THUMB_PX) -> str:
+    """An image as a JPEG ``data:`` URI no larger than ``size`` on its long side (``image`` is not changed)."""
+    if max(image.size) > size:
+        image = image.copy()
+        image.thumbnail((size, size))
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=72)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -2,7 +2,8 @@
 
 ``evaluate(model, data)`` returns the dict written to ``metrics.json``. The figure that counts is
 ``conditions.normalised``: every image reduced to a 384 px centre crop saved as JPEG q90 4:4:4, so
-container, size and original compression carry no information. Needs no torch.
+container, size and original compression carry no information. ``images`` keeps every test image's
+score under every condition, for the HTML report's curves, tables and mistake gallery. Needs no torch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from genscope.models.detector import Detector
 from genscope.models.detector_head import fit_logistic, sigmoid
@@ -67,8 +69,11 @@ CONDITIONS: dict[str, Transform] = {
     "resize_0.5": lambda im: _resize(im, 0.5),
     "roundtrip_128": _roundtrip,
     "normalised_jpeg_q75": lambda im: _jpeg(normalise(im), 75),
+    "normalised_jpeg_q50": lambda im: _jpeg(normalise(im), 50),
     "normalised_resize_0.5": lambda im: _resize(normalise(im), 0.5),
+    "normalised_roundtrip_128": lambda im: _roundtrip(normalise(im)),
 }
+ROBUSTNESS = ("jpeg_q75", "jpeg_q50", "resize_0.5", "roundtrip_128")
 
 
 def binary_report(y: np.ndarray, prob: np.ndarray, threshold: float, band: tuple[float, float],
@@ -131,7 +136,7 @@ def family_accuracy(det: Detector, rows: list[Row], feats: list[np.ndarray]) -> 
 
 
 def leave_one_source_out(det: Detector, rows: list[Row], seed: int, k: int, cache_dir: Path | None,
-                         log: Callable[[str], None]) -> dict:
+                         log: Callable[[str], None], bar_off: bool | None = True) -> dict:
     """Train the head without one generated source (all its splits), test it on that source against the
     real val images, everything normalised. Also per generator inside each left-out source."""
     train = [r for r in rows if r.split == "train"]
@@ -142,7 +147,7 @@ def leave_one_source_out(det: Detector, rows: list[Row], seed: int, k: int, cach
     sources = sorted({r.source for r in rows if r.label})
     real_feats = _features(det, [normalise(load_rgb(r.path)) for r in real_val], "crop")
     table = {}
-    for src in sources:
+    for src in tqdm(sources, desc="leave-one-source-out", unit="source", disable=bar_off, leave=False):
         keep = [i for i, r in enumerate(train) if not (r.label and r.source == src)]
         head = fit_binary(train_feats[keep], [train[i] for i in keep], l2)
         held = [r for r in rows if r.label and r.source == src]
@@ -163,11 +168,19 @@ def leave_one_source_out(det: Detector, rows: list[Row], seed: int, k: int, cach
             "note": "head refitted without the source; test: that source (train+val) vs real val, normalised"}
 
 
+def _image_rows(test: list[Row], scores: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    return [{"path": str(r.path), "label": r.label, "source": r.source, "generator": r.generator,
+             "group": r.group, "scores": {k: float(v[i]) for k, v in scores.items()}} for i, r in enumerate(test)]
+
+
 def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", n_boot: int = 1000,
              seed: int = 0, loso: bool = True, cache_dir: str | Path | None = "work-tmp/detector-cache",
-             threads: int | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every metric of ``metrics.json`` for the model on ``split`` of ``data``."""
-    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+             threads: int | None = None, log: Callable[[str], None] | None = None,
+             progress: bool | None = None) -> dict[str, Any]:
+    """Every metric of ``metrics.json`` for the model on ``split`` of ``data``. ``progress``: progress bars
+    on stderr (None = only on a terminal); ``log`` gets one line per finished step."""
+    log = log or (lambda m: tqdm.write(m, file=sys.stderr))  # tqdm.write keeps an active bar intact
+    bar_off = None if progress is None else not progress
     start = time.time()
     det = Detector.load(model, threads)
     rows = read_rows(data)
@@ -175,28 +188,28 @@ def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", 
     train = [r for r in rows if r.split == "train"]
     y = np.array([r.label for r in test])
     groups = np.array([f"{r.source}:{r.group}" for r in test])
-    originals = [load_rgb(r.path) for r in test]
+    originals = [load_rgb(r.path) for r in tqdm(test, desc="decode", unit="img", disable=bar_off, leave=False)]
     result: dict[str, Any] = {"model": str(det.path), "data": str(data), "split": split, "n": len(test),
                               "n_generated": int(y.sum()), "threshold": det.threshold,
                               "uncertain_band": list(det.band), "conditions": {}}
     normalised_feats = None
-    for name, fn in CONDITIONS.items():
-        images = [fn(im) for im in originals]
-        preprocs = ("crop", "resize") if name in ("raw", "normalised") else ("crop",)
-        for pre in preprocs:
-            feats = _features(det, images, pre)
-            prob = _scores(det, feats)
-            key = name if pre == "crop" else f"{name}_resize_preprocess"
-            result["conditions"][key] = binary_report(y, prob, det.threshold, det.band, groups, n_boot, seed)
-            log(f"  {key}: AUC {result['conditions'][key]['auc']:.4f}")
-            if key == "normalised":
-                normalised_feats, normalised_prob = feats, prob
+    scores: dict[str, np.ndarray] = {}
+    passes = [(name, pre) for name in CONDITIONS for pre in (("crop", "resize") if name in ("raw", "normalised")
+                                                               else ("crop",))]
+    for name, pre in tqdm(passes, desc="conditions", unit="pass", disable=bar_off, leave=False):
+        feats = _features(det, [CONDITIONS[name](im) for im in originals], pre)
+        prob = _scores(det, feats)
+        key = name if pre == "crop" else f"{name}_resize_preprocess"
+        scores[key] = prob
+        result["conditions"][key] = binary_report(y, prob, det.threshold, det.band, groups, n_boot, seed)
+        log(f"  {key}: AUC {result['conditions'][key]['auc']:.4f}")
+        if key == "normalised":
+            normalised_feats, normalised_prob = feats, prob
     raw_auc = result["conditions"]["raw"]["auc"]
     norm_auc = result["conditions"]["normalised"]["auc"]
-    result["robustness_drop"] = {k: raw_auc - result["conditions"][k]["auc"]
-                                 for k in ("jpeg_q75", "jpeg_q50", "resize_0.5", "roundtrip_128")}
+    result["robustness_drop"] = {k: raw_auc - result["conditions"][k]["auc"] for k in ROBUSTNESS}
     result["robustness_drop"].update({f"normalised_{k}": norm_auc - result["conditions"][f"normalised_{k}"]["auc"]
-                                      for k in ("jpeg_q75", "resize_0.5")})
+                                      for k in ROBUSTNESS})
     facts = [_file_facts(r) for r in test]
     result["baselines"] = {"raw": shortcut_baselines(train, test, facts),
                            "normalised": shortcut_baselines(train, test, [("JPEG", *normalise(im).size)
@@ -221,6 +234,7 @@ def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", 
         cfg = det.config["train"]
         cache = Path(cache_dir) if cache_dir else None
         result["leave_one_source_out"] = leave_one_source_out(
-            det, rows, int(cfg["seed"]), int(cfg["windows_per_image"]), cache, log)
+            det, rows, int(cfg["seed"]), int(cfg["windows_per_image"]), cache, log, bar_off)
+    result["images"] = _image_rows(test, scores)
     result["seconds"] = round(time.time() - start, 1)
     return result

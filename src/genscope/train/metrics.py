@@ -75,3 +75,33 @@ def threshold_metrics(y: np.ndarray, prob: np.ndarray, threshold: float) -> dict
     f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
     return {"accuracy": (tp + tn) / len(y), "precision": precision, "recall": recall, "f1": f1,
             "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def roc_curve(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FPR, TPR) at every distinct threshold, from (0, 0) to (1, 1); tied scores form one step."""
+    y, score = np.asarray(y).astype(bool), np.asarray(score, dtype=np.float64)
+    order = np.argsort(-score, kind="mergesort")
+    y, score = y[order], score[order]
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # last index of each tied run
+    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
+    return np.r_[0.0, fp / max(fp[-1], 1)], np.r_[0.0, tp / max(tp[-1], 1)]
+
+
+def pr_curve(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(recall, precision) at every distinct threshold, starting at recall 0 with the first precision."""
+    y, score = np.asarray(y).astype(bool), np.asarray(score, dtype=np.float64)
+    order = np.argsort(-score, kind="mergesort")
+    y, score = y[order], score[order]
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    return np.r_[0.0, tp / max(int(y.sum()), 1)], np.r_[precision[0], precision]
+
+
+def reliability_bins(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean predicted probability, observed share of positives, count) of each non-empty bin, the same
+    bins as ``expected_calibration_error``."""
+    y, prob = np.asarray(y), np.asarray(prob)
+    idx = np.minimum((prob * bins).astype(int), bins - 1)
+    return [(float(prob[idx == b].mean()), float(y[idx == b].mean()), int((idx == b).sum()))
+            for b in range(bins) if (idx == b).any()]
