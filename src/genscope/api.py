@@ -135,6 +135,10 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
     finish_parts(folder, schema, {item.path for item in items})
     table = read_records(out_location)
     if table.num_rows != len(items):
+        if engine == "ray" and address is not None and not is_uri(out_location):
+            raise ScanError(f"{table.num_rows} records for {len(items)} inputs in {folder.location}: workers on "
+                            "other nodes wrote parts this machine cannot see; use an object-store --out "
+                            "(s3://…) or a folder every node shares")
         raise ScanError(f"internal error: {table.num_rows} records for {len(items)} inputs")
     finished = time.time()
     summary = overview(table) | {
