@@ -2,6 +2,8 @@
 
     python benchmarks/contamination_mixtures.py [--draws 500] [--size 200]
 
+Writes the table to ``benchmarks/results/detector/mixtures.json``.
+
 The detector and provenance signals score every val image once (a normal scan, resumable). For
 each target share (0, 1, 5, 10, 30, 50 %) the script draws ``--draws`` mixtures of ``--size`` images
 (generated and real val images drawn with replacement), estimates the share exactly as ``genscope
@@ -32,6 +34,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "genscope-val-scan"))
+    parser.add_argument("--json", default="benchmarks/results/detector/mixtures.json", help="where to save the table")
     args = parser.parse_args()
     calibration = default_calibration()
     if calibration is None:
@@ -65,10 +68,16 @@ def main() -> int:
                      "coverage": round(covered / args.draws, 3),
                      "mean_interval_width_points": round(100 * float(np.mean(widths)), 1)})
         print(json.dumps(rows[-1]), flush=True)
-    print(json.dumps({"val_images": int(val.sum()), "generated": len(generated), "real": len(real),
-                      "proven_by_provenance": int(proven.sum()), "threshold": threshold,
-                      "calibration": {"images": len(calibration.labels), "generated": calibration.positives},
-                      "tpr_fpr_calibration": calibration.rates(threshold)}))
+    summary = {"val_images": int(val.sum()), "generated": len(generated), "real": len(real),
+               "proven_by_provenance": int(proven.sum()), "threshold": threshold,
+               "calibration": {"images": len(calibration.labels), "generated": calibration.positives},
+               "tpr_fpr_calibration": calibration.rates(threshold),
+               "tpr_fpr_val": (float((scores[generated] >= threshold).mean()),
+                               float((scores[real] >= threshold).mean()))}
+    print(json.dumps(summary))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    saved = {"draws": args.draws, "size": args.size, "rows": rows, **summary}
+    Path(args.json).write_text(json.dumps(saved, indent=2) + "\n")
     return 0
 
 

@@ -207,6 +207,26 @@ def test_cli_detect_jsonl_one_line_per_file(tmp_path, capsys):
     assert lines[1]["error"]
 
 
+def test_worker_pool_matches_in_process_scores_in_order(detector, tmp_path):
+    from genscope.models.detector_pool import CHUNK, predict_paths
+
+    paths = []
+    for i in range(CHUNK + 5):  # two chunks, so two worker processes start
+        path = tmp_path / f"{i:03d}.png"
+        noise_image(200 + 3 * i, 210, seed=i).save(path)
+        paths.append(path)
+    (tmp_path / "bad.jpg").write_bytes(b"garbage")
+    paths.insert(7, tmp_path / "bad.jpg")
+    chunks = list(predict_paths(paths, workers=2, threads=1))
+    assert [len(c) for c in chunks] == [CHUNK, len(paths) - CHUNK]
+    pooled = [r for c in chunks for r in c]
+    assert pooled[7]["error"] and pooled[7]["ai_score"] is None
+    direct = detector.predict(paths)
+    assert [r.get("error") is None for r in pooled] == [r.get("error") is None for r in direct]
+    scored = [(a["ai_score"], b["ai_score"]) for a, b in zip(pooled, direct, strict=True) if b["ai_score"] is not None]
+    assert [a for a, _ in scored] == pytest.approx([b for _, b in scored], abs=1e-6)
+
+
 # --- Grad-CAM -----------------------------------------------------------------------------------
 
 def test_explain_heat_map_matches_image_and_is_normalised(detector):

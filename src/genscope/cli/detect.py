@@ -20,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preprocess", choices=("crop", "resize"), default="crop",
                    help="native-resolution windows (default) or one global resize")
     p.add_argument("--crops", type=int, default=None, help="windows per image (default: the model's)")
-    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes scoring in parallel (default: one per core; 1 = this process only)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="ONNX Runtime threads per process (default: cores / workers)")
     p.set_defaults(func=run)
 
 
@@ -43,14 +46,12 @@ def _line(path: Path, res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.models.detector import Detector
+    from genscope.models.detector_pool import CHUNK, predict_paths
 
-    detector = Detector.load(args.model, threads=args.threads)
     paths = list(iter_paths(args.inputs))
-    chunk = 64  # print as we go on large folders
-    for start in range(0, len(paths), chunk):
-        part = paths[start:start + chunk]
-        for path, res in zip(part, detector.predict(part, args.preprocess, args.crops), strict=True):
+    chunks = predict_paths(paths, args.model, args.preprocess, args.crops, args.workers, args.threads)
+    for start, results in zip(range(0, len(paths), CHUNK), chunks, strict=True):
+        for path, res in zip(paths[start:start + CHUNK], results, strict=True):
             print(json.dumps({"path": str(path), **res}) if args.jsonl else _line(path, res))
-        sys.stdout.flush()
+        sys.stdout.flush()  # print as we go on large folders
     return 0  # per-file errors are lines of output, not a failed job

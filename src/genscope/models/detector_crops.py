@@ -4,7 +4,8 @@ Generator traces live in the highest frequencies, which a global resize destroys
 (``preprocess="crop"``) reads square windows of ``CROP`` pixels at native resolution:
 
 - an image at least ``CROP`` on both sides gives ``n_crops`` windows spread evenly along its long
-  axis and centred on the short one (1 = centre; 3 = both ends and the centre), never resampled;
+  axis and centred on the short one (1 = centre; 2, the shipped default, = both ends; 3 = both ends
+  and the centre), never resampled;
 - a side shorter than ``CROP`` is mirror-padded to ``CROP`` (not up-scaled: interpolation would paint
   its own traces); the training pipeline pads small crops the same way, so the head has seen padding;
 - ``preprocess="resize"`` instead resizes the whole image to ``CROP`` x ``CROP`` (bicubic), one window:

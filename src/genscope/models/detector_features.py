@@ -28,7 +28,9 @@ def make_session(onnx_path: str | Path, threads: int | None = None):
 class FeatureExtractor:
     """Runs the backbone on uint8 windows and appends the residual cues to its pooled stages."""
 
-    def __init__(self, onnx_path: str | Path, threads: int | None = None, batch_size: int = 16) -> None:
+    # 8 windows per ORT call: in an A/B on one thread, 16 at 192 px ran ~25 % slower per window than 8;
+    # the features do not depend on the batch size
+    def __init__(self, onnx_path: str | Path, threads: int | None = None, batch_size: int = 8) -> None:
         self.session = make_session(onnx_path, threads)
         self.batch_size = batch_size
 

@@ -21,7 +21,7 @@ class DetectorSignal:
     """
 
     name: ClassVar[str] = "detector"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # bump with every retrained model: a scan then rescores, not resumes
     schema: ClassVar[pa.Schema] = pa.schema([
         pa.field("ai_score", pa.float32()),
         pa.field("verdict", pa.string()),

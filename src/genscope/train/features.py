@@ -15,7 +15,7 @@ from genscope.models.detector_features import FeatureExtractor
 from genscope.train.augment import random_window
 from genscope.train.data import Row
 
-CACHE_VERSION = "3"  # bump when the augmentation or the features change
+CACHE_VERSION = "5"  # bump when the augmentation or the features change
 
 
 def load_rgb(path: Path) -> Image.Image:

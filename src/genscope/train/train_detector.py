@@ -30,14 +30,14 @@ L2_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 THRESHOLD = 0.5
 UNCERTAIN = (0.3, 0.7)  # calibrated probabilities in [lo, hi) are reported as "uncertain"
 MIN_FAMILY_IMAGES = 3
-N_CROPS = 3  # windows per image at inference
+N_CROPS = 2  # windows per image at inference: a third window cost 1.5x the time for +0.007 raw AUC
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def train(data: str | Path, out: str | Path, *, k: int = 16, seed: int = 0, folds: int = 5,
+def train(data: str | Path, out: str | Path, *, k: int = 32, seed: int = 0, folds: int = 5,
           backbone: str | Path | None = None, cache_dir: str | Path | None = "work-tmp/detector-cache",
           threads: int | None = None) -> dict:
     """Train on the ``train`` split of ``data`` and write ``backbone.onnx``, ``head.npz``, ``config.json``."""
@@ -89,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="manifest CSV (path,label[,generator][,group]) or a folder "
                                                  "with manifest.csv")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--windows", type=int, default=16, help="augmented windows per training image")
+    p.add_argument("--windows", type=int, default=32, help="augmented windows per training image")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folds", type=int, default=5, help="group-aware CV folds (L2 choice, calibration)")
     p.add_argument("--backbone", help="reuse this backbone ONNX instead of exporting (no torch needed)")
