@@ -11,9 +11,9 @@ those predictions over all queries of a transform and ranks them by similarity (
 also measures whether one global threshold separates copies from non-copies. recall@1 counts positive
 queries whose best match is their original. ``descriptor`` ranks by cosine (the best of the whole query
 and its windows, as ``genscope replicate`` does), ``descriptor_score`` by the per-query normalised score
-of ``matches.parquet`` (cosine minus the query's 5th-best cosine), ``fused`` by the full ``score`` (that,
-plus 1 for a top-10 candidate within 10 bits of pHash: genscope's default ranking), ``phash`` by
-1 − Hamming/64 alone.
+(cosine minus the query's 5th-best cosine), ``fused`` by that plus 1 for a top-10 candidate within 10 bits
+of pHash, ``genscope`` by the ``score`` of ``matches.parquet`` from genscope's own default pipeline (that,
+plus ORB keypoint votes and verification: see ``copy_pipeline.py``), ``phash`` by 1 − Hamming/64 alone.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from copy_pipeline import Pipeline
 from copy_transforms import TRANSFORMS
 
 from genscope.analyses.replication import DEFAULT_K, NORM_RANK, PHASH_MATCH
@@ -87,14 +88,6 @@ def fused(score: np.ndarray, hamming_sim: np.ndarray, top: int = TOP_K) -> np.nd
     return score + ((hamming_sim >= 1 - PHASH_MATCH / 64) & in_top)
 
 
-def similarity(descriptor, images: list[Image.Image], refs: np.ndarray) -> np.ndarray:
-    """Query × reference cosine; with window descriptors (the default), the best over the whole image and
-    its windows, as ``genscope replicate`` scores."""
-    if not hasattr(descriptor, "regions"):
-        return descriptor.embed(images) @ refs.T
-    return np.stack([(descriptor.regions(im)[0] @ refs.T).max(axis=0) for im in images])
-
-
 def micro_ap(scores: np.ndarray, correct: np.ndarray, n_positive: int) -> float:
     """Average precision of all predictions ranked together; recall counts positive queries."""
     order = np.argsort(-scores, kind="stable")
@@ -135,19 +128,19 @@ def main() -> int:
     bench = build(args.data, args.originals, args.seed)
     descriptor = load_descriptor(args.backend, threads=args.threads)
     t0 = time.time()
-    ref_vecs = descriptor.embed(bench.refs)
+    pipeline = Pipeline(descriptor, bench.refs)
     ref_hash = np.array([phash(im) for im in bench.refs], dtype=np.uint64)
     n_embedded = len(bench.refs)
-    results: dict[str, dict[str, dict[str, float]]] = {"descriptor": {}, "descriptor_score": {}, "fused": {},
-                                                       "phash": {}}
+    results: dict[str, dict[str, dict[str, float]]] = {m: {} for m in ("descriptor", "descriptor_score", "fused",
+                                                                         "genscope", "phash")}
     pooled: dict[str, list[np.ndarray]] = {name: [] for name in results}
     truths = []
     for t, (name, transform) in enumerate(TRANSFORMS.items()):
         images, truth = bench.queries(t, transform)
-        cosine = similarity(descriptor, images, ref_vecs)
+        cosine, full, _ = pipeline.scores(images)
         hamming_sim = phash_similarity(images, ref_hash)
         sims = {"descriptor": cosine, "descriptor_score": normalised(cosine),
-                "fused": fused(normalised(cosine), hamming_sim), "phash": hamming_sim}
+                "fused": fused(normalised(cosine), hamming_sim), "genscope": full, "phash": hamming_sim}
         n_embedded += len(images)
         for method, sim in sims.items():
             results[method][name] = evaluate(sim, truth)
@@ -168,7 +161,7 @@ def main() -> int:
         "precision_at_threshold": precision_at_thresholds(np.concatenate(pooled["descriptor"]), truth_all),
         "precision_at_threshold_with_phash_rule": precision_at_thresholds(
             np.concatenate(pooled["descriptor"]), truth_all, np.concatenate(pooled["phash"])),
-        "images_per_s_descriptor_and_phash": round(n_embedded / embed_s, 1),
+        "images_per_s_descriptor_phash_keypoints": round(n_embedded / embed_s, 1),
         "threads": args.threads,
         "wall_s": round(time.time() - started, 1),
     }

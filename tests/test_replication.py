@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageOps
@@ -16,9 +19,11 @@ from test_descriptor import jpeg, scene
 from genscope.analyses.replication import wilson
 from genscope.cli import UsageError
 from genscope.index import DescriptorIndex, factory_string
+from genscope.models.descriptor.local import MIN_INLIERS
 from genscope.replication_api import dedup, replicate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+KODAK = DATA / "detect" / "val" / "real" / "kodak_lossless"
 
 
 def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -60,6 +65,7 @@ def test_approximate_index_kinds():
     assert not index.exact
     _, rows = index.search(refs[:200], k=1)
     assert (rows[:, 0] == np.arange(200)).mean() > 0.95  # each vector finds itself
+    np.testing.assert_allclose(index.vectors([3, 7]), refs[[3, 7]], atol=1e-6)  # for scoring voted candidates
 
 
 def test_wilson_interval():
@@ -96,7 +102,8 @@ def test_replicate_end_to_end(folders, tmp_path):
     out = tmp_path / "rep"
     result = replicate([str(gen)], out, reference=[str(ref)], threshold=0.6, k=5, workers=1, progress=False)
     matches = pq.read_table(out / "matches.parquet")
-    assert matches.column_names == ["query", "reference", "similarity", "score", "phash_distance", "rank", "box"]
+    assert matches.column_names == ["query", "reference", "similarity", "score", "phash_distance", "rank", "inliers",
+                                    "box"]
     per_query = matches.group_by("query").aggregate([("rank", "max")]).to_pylist()
     assert len(per_query) == 5 and all(row["rank_max"] == 5 for row in per_query)
     top = {Path(r["query"]).name: (Path(r["reference"]).name, r["similarity"])
@@ -181,6 +188,48 @@ def test_cli_commands(folders, tmp_path, capsys):
         parse(memorization_cli, ["memorization", "--generated", str(gen), "--out", str(tmp_path / "m"),
                                  "--threshold", "2"])
     assert refused.value.code == 2 and "cosine similarity" in capsys.readouterr().err
+
+
+def overlap(a, b) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
+
+
+@pytest.mark.skipif(not KODAK.is_dir(), reason="../shared/data/detect not present")
+def test_region_search_finds_a_small_pasted_copy_and_outlines_it(tmp_path):
+    from genscope.models.descriptor import load_descriptor
+
+    photos = sorted(KODAK.glob("*.png"))
+    ref, gen = tmp_path / "ref", tmp_path / "gen"
+    ref.mkdir()
+    gen.mkdir()
+    for p in photos[:8]:
+        Image.open(p).convert("RGB").resize((384, 256)).save(ref / p.name)
+    original = Image.open(ref / photos[6].name)
+    canvas = Image.open(photos[10]).convert("RGB").resize((768, 512))
+    canvas.paste(original.resize((250, 166)), (470, 300))  # a third of the width, bottom right
+    canvas.save(gen / "collage.jpg", quality=90)
+    pasted = (470 / 768, 300 / 512, 720 / 768, 466 / 512)
+
+    d = load_descriptor(threads=1)  # the whole-image descriptor alone does not rank the source first
+    refs = d.embed([Image.open(ref / p.name) for p in photos[:8]])
+    assert (d.embed([canvas]) @ refs.T)[0].argmax() != 6
+
+    result = replicate([str(gen)], tmp_path / "rep", reference=[str(ref)], workers=1, progress=False)
+    top = result.matches.filter(pa.compute.equal(result.matches.column("rank"), 1)).to_pylist()[0]
+    assert Path(top["reference"]).name == photos[6].name
+    assert top["inliers"] >= MIN_INLIERS and overlap(top["box"], pasted) > 0.5
+    assert result.summary["replicated"] == 1 and result.summary["local_verification"]
+    stored = pq.read_table(tmp_path / "rep" / "matches.parquet").to_pylist()[0]
+    assert stored["box"] == pytest.approx(top["box"])
+    html = (tmp_path / "rep" / "report.html").read_text()
+    outline = re.search(r'class="box" style="left:([\d.]+)%;top:([\d.]+)%;width:([\d.]+)%;height:([\d.]+)%', html)
+    left, top_, width, height = (float(v) for v in outline.groups())
+    # the thumbnail is letterboxed into a square: 3:2 → full width, 2/3 of the height, centred
+    assert overlap(((left) / 100, (top_ - 100 / 6) / (100 * 2 / 3), (left + width) / 100,
+                    (top_ + height - 100 / 6) / (100 * 2 / 3)), pasted) > 0.5
 
 
 @pytest.mark.skipif(not (DATA / "detect" / "val").is_dir(), reason="../shared/data/detect not present")

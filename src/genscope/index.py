@@ -97,6 +97,15 @@ class DescriptorIndex:
             return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
         return np.concatenate(sims), np.concatenate(rows)
 
+    def vectors(self, rows: list[int]) -> np.ndarray:
+        """The stored vectors of index ``rows`` (approximate for PQ indexes), to score extra candidates."""
+        if not self.exact and not getattr(self, "_direct_map", False):
+            _faiss().extract_index_ivf(self.index).make_direct_map()
+            self._direct_map = True
+        if not rows:
+            return np.zeros((0, self.dim), np.float32)
+        return self.index.reconstruct_batch(np.asarray(rows, np.int64))
+
     def range_pairs(self, queries: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (query row, index row, similarity) with similarity ≥ ``threshold``, chunk by chunk."""
         queries = _as_matrix(queries, self.dim)

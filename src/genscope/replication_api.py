@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,13 @@ from genscope.analyses import replication as replication_analysis
 from genscope.analyses.descriptors import descriptors
 from genscope.api import ScanResult, scan
 from genscope.index import DescriptorIndex, Kind
+from genscope.keypoint_index import KeypointIndex
+from genscope.models.descriptor.local import opencv_installed
 from genscope.records import read_records, records_dir
 from genscope.report import copies_pages
 
 PathsArg = list[str] | str
+KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypointsSignal"
 # Similarity above which a top-1 match counts as a copy, per descriptor. SSCD: Somepalli et al.'s 0.5.
 # lite0: precision 0.978 / recall 0.77 on the transform benchmark (docs/replication.md has the table).
 DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5}
@@ -43,6 +46,8 @@ class DescriptorChoice:
 
     backend: str = "lite0"
     path: str | None = None
+    # Index and replicate also store ORB keypoints when OpenCV is installed: local search finds partial copies.
+    keypoints: bool = field(default_factory=opencv_installed)
 
     def signal(self, windows: bool) -> tuple[str, dict[str, Any]]:
         if self.backend == "lite0":
@@ -60,10 +65,13 @@ class DescriptorChoice:
 
 
 def describe(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
-             windows: bool = False, workers: int | None = None, progress: bool | None = None) -> ScanResult:
-    """Scan ``paths`` into ``out`` with the descriptor and pHash signals (resumes; no report)."""
+             windows: bool = False, keypoints: str | None = None, workers: int | None = None,
+             progress: bool | None = None) -> ScanResult:
+    """Scan ``paths`` into ``out`` with the descriptor and pHash signals, and a ``keypoints`` signal if given
+    (``KEYPOINTS`` or ``QUERY_KEYPOINTS``; resumes; no report)."""
     target, options = descriptor.signal(windows)
-    return scan(paths, out, signals=[target, "phash"], signal_options={"descriptor": options}, workers=workers,
+    signals = [target, "phash", *([keypoints] if keypoints else [])]
+    return scan(paths, out, signals=signals, signal_options={"descriptor": options}, workers=workers,
                 report=False, progress=progress)
 
 
@@ -81,11 +89,17 @@ def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: Descript
                 kind: Kind = "auto", workers: int | None = None, progress: bool | None = None) -> DescriptorIndex:
     """Records and a FAISS index of ``paths`` in ``out``. Rerun with more paths to extend it: only new
     files are embedded (the scan resumes); the index is rebuilt from all records, which is fast."""
-    result = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress)
+    result = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
+                      workers=workers, progress=progress)
     found = descriptors(result.records)
     index = DescriptorIndex.build(found.vectors, found.paths, kind=kind, descriptor=found.model)
     index.meta["inputs"] = result.summary.get("inputs")
     index.meta["without_descriptor"] = len(found.missing)
+    index.meta["keypoints"] = False
+    rows = found.keypoints()
+    if rows is not None:
+        KeypointIndex.build(rows).save(out)
+        index.meta["keypoints"] = True
     index.save(out)
     return index
 
@@ -108,12 +122,14 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
     else:
         index_dir = Path(index)
         idx = DescriptorIndex.load(index_dir)
-    queries = describe(generated, out / "generated", descriptor=descriptor, windows=True, workers=workers,
+    queries = describe(generated, out / "generated", descriptor=descriptor, windows=True,
+                       keypoints=QUERY_KEYPOINTS if descriptor.keypoints else None, workers=workers,
                        progress=progress)
     found = descriptors(queries.records)
     references = read_records(index_dir) if records_dir(index_dir).is_dir() else None
+    keypoints = KeypointIndex.load(index_dir) if descriptor.keypoints and idx.meta.get("keypoints") else None
     result = replication_analysis.replicate(found, idx, threshold=threshold, k=k, group_by=group_by,
-                                            phashes=phash_lookup(queries.records, references))
+                                            phashes=phash_lookup(queries.records, references), keypoints=keypoints)
     result.summary["inputs"] = {"generated": [os.fspath(p) for p in _listify(generated)],
                                 "reference": [os.fspath(p) for p in _listify(reference)] if reference else None,
                                 "index": os.fspath(index_dir)}

@@ -10,8 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genscope.models.descriptor.local import CODE_BYTES, KeypointSet
+
 VECTOR = "descriptor.vector"
 REGIONS, TRIM = "descriptor.regions", "descriptor.trim"
+KEYPOINT_XY, KEYPOINT_CODES = "keypoints.xy", "keypoints.codes"
 
 
 class MissingDescriptors(ValueError):
@@ -40,6 +43,10 @@ class Descriptors:
         number = np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.sum() else np.zeros(0, np.int64)
         return flat.reshape(len(owner), self.vectors.shape[1]), owner, number
 
+    def keypoints(self) -> KeypointSet | None:
+        """The rows' ORB keypoints, or None when the records have no keypoints."""
+        return keypoints_of(self.rows)
+
     def trim(self, row: int) -> tuple[float, float, float, float]:
         if TRIM not in self.rows.column_names:
             return (0.0, 0.0, 1.0, 1.0)
@@ -59,6 +66,25 @@ def descriptors(table: pa.Table) -> Descriptors:
     vectors = flat.reshape(len(have), dim or (len(flat) // max(len(have), 1)))
     return Descriptors(paths=have.column("path").to_pylist(), vectors=np.ascontiguousarray(vectors), rows=have,
                        missing=lack.column("path").to_pylist(), model=model_info(have))
+
+
+def keypoints_of(table: pa.Table) -> KeypointSet | None:
+    """The ``keypoints`` signal's columns of every row as flat arrays (read from the Arrow buffers, no per-row
+    Python objects), or None when ``table`` has none."""
+    if KEYPOINT_CODES not in table.column_names:
+        return None
+    xy = table.column(KEYPOINT_XY).combine_chunks()
+    codes = table.column(KEYPOINT_CODES).combine_chunks()
+    valid = np.asarray(pc.and_(xy.is_valid(), codes.is_valid()), dtype=bool)
+    xy_offsets = np.asarray(xy.offsets, dtype=np.int64)
+    points = np.asarray(xy.values, dtype=np.float32)[xy_offsets[0]:xy_offsets[-1]].reshape(-1, 2)
+    _, offset_buffer, data = codes.buffers()  # binary: int32 offsets, then the bytes
+    code_offsets = np.frombuffer(offset_buffer, np.int32)[codes.offset:codes.offset + len(codes) + 1].astype(np.int64)
+    raw = np.frombuffer(data, np.uint8)[code_offsets[0]:code_offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    offsets = (xy_offsets - xy_offsets[0]) // 2
+    if not np.array_equal(offsets * CODE_BYTES, code_offsets - code_offsets[0]):
+        raise ValueError("keypoints.xy and keypoints.codes disagree on the number of keypoints; rescan")
+    return KeypointSet(offsets, points, raw.reshape(-1, CODE_BYTES), valid)
 
 
 def model_info(table: pa.Table) -> dict[str, Any]:

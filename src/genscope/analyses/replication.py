@@ -13,23 +13,28 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from genscope.analyses.descriptors import Descriptors, group_key
 from genscope.index import DescriptorIndex
-from genscope.models.descriptor.lite0 import region_box
+from genscope.keypoint_index import KeypointIndex
+from genscope.models.descriptor.lite0 import FULL, region_box
+from genscope.models.descriptor.local import MIN_INLIERS, verify
 
 DEFAULT_K = 5
 NORM_RANK = 5  # score = similarity − the query's 5th-best similarity (per-query normalisation)
 PHASH_MATCH = 10  # 64-bit pHash within this many bits: a global copy (colour/grey/JPEG/resize) for certain
+PHASH_BONUS, LOCAL_BONUS = 1.0, 2.0  # added to score: a verified keypoint match outranks everything else
+VERIFY_TOP, VOTE_TOP = 10, 10  # candidates verified per query: the descriptor's best and the keypoints' votes
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 MATCHES_SCHEMA = pa.schema([("query", pa.string()), ("reference", pa.string()), ("similarity", pa.float32()),
                             ("score", pa.float32()), ("phash_distance", pa.int32()), ("rank", pa.int32()),
-                            ("box", pa.list_(pa.float32(), 4))])
+                            ("inliers", pa.int32()), ("box", pa.list_(pa.float32(), 4))])
 
 
 @dataclass
 class Replication:
-    matches: pa.Table  # query, reference, similarity, score, phash_distance, rank (1 = best), box; k per query
+    matches: pa.Table  # query, reference, similarity, score, phash_distance, rank (1 = best), inliers, box
     top1: pa.Table  # one row per query: query, reference, similarity, replicated
     summary: dict[str, Any]
 
@@ -46,7 +51,7 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] |
 
 def replicate(generated: Descriptors, index: DescriptorIndex, *, threshold: float, k: int = DEFAULT_K,
               group_by: str | None = None, exclude_same_path: bool = False, windows: bool = True,
-              phashes: dict[str, int] | None = None) -> Replication:
+              phashes: dict[str, int] | None = None, keypoints: KeypointIndex | None = None) -> Replication:
     """Top-``k`` references per generated image and the replication rate at ``threshold``.
 
     With ``windows`` (and window vectors in the records), each reference's similarity is the best over the
@@ -54,54 +59,110 @@ def replicate(generated: Descriptors, index: DescriptorIndex, *, threshold: floa
     the whole image when the global descriptor won). ``phashes`` (path → 64-bit pHash, from the records'
     ``phash.hash``) re-checks each candidate: ``phash_distance`` is the Hamming distance, and a match within
     ``PHASH_MATCH`` bits counts as a copy whatever the cosine (pHash is exact on global edits where the
-    descriptor is weakest: colour, grey). ``score`` is the similarity minus the query's ``NORM_RANK``-th best
-    one (a query close to everything is discounted), plus 1 for a pHash match: it ranks copies across
-    queries better than the cosine. ``exclude_same_path`` drops a query's own path from its matches."""
+    descriptor is weakest: colour, grey). With ``keypoints`` (the references' keypoint index) and keypoints
+    in the generated records, references voted for by the query's keypoints join the candidates, and the
+    descriptor's top ``VERIFY_TOP`` and the votes' top ``VOTE_TOP`` are verified geometrically: ``inliers``
+    ≥ ``MIN_INLIERS`` is a copy whatever the cosine (a pasted object, a collage cell, a 45° rotation), and
+    ``box`` is then the inliers' bounding box. ``score`` is the similarity minus the query's ``NORM_RANK``-th
+    best one (a query close to everything is discounted), plus 1 for a pHash match and 2 + inliers/1000 for
+    a verified one; matches are ranked by it. ``exclude_same_path`` drops a query's own path from its matches."""
     _check_same_model(generated.model, index.meta.get("descriptor", {}))
     best = _candidates(generated, index, max(k, NORM_RANK) + (1 if exclude_same_path else 0), windows)
+    local = _local_matches(generated, index, keypoints, best, windows) if keypoints is not None else None
     phashes = phashes or {}
-    queries, refs, sims_out, scores, distances, ranks, boxes = [], [], [], [], [], [], []
+    rows: list[tuple] = []
     for qi, query in enumerate(generated.paths):
         ranked = sorted(best[qi].items(), key=lambda kv: -kv[1][0])
         ranked = [(r, v) for r, v in ranked if not (exclude_same_path and index.paths[r] == query)]
         floor = ranked[min(NORM_RANK, len(ranked)) - 1][1][0] if ranked else 0.0
-        for rank, (ref, (sim, window)) in enumerate(ranked[:k], start=1):
+        scored = []
+        for ref, (sim, window) in ranked:
             a, b = phashes.get(query), phashes.get(index.paths[ref])
             distance = None if a is None or b is None else (a ^ b).bit_count()
-            queries.append(query)
-            refs.append(index.paths[ref])
-            sims_out.append(sim)
-            scores.append(sim - floor + (1.0 if distance is not None and distance <= PHASH_MATCH else 0.0))
-            distances.append(distance)
-            ranks.append(rank)
-            boxes.append(list(region_box(window, generated.trim(qi))) if window else [0.0, 0.0, 1.0, 1.0])
-    matches = pa.table([queries, refs, pa.array(sims_out, pa.float32()), pa.array(scores, pa.float32()),
-                        pa.array(distances, pa.int32()), pa.array(ranks, pa.int32()),
-                        pa.array(boxes, pa.list_(pa.float32(), 4))], schema=MATCHES_SCHEMA)
-    top = matches.filter(pa.compute.equal(matches.column("rank"), 1))
+            inliers, box = local[qi].get(ref, (None, None)) if local is not None else (None, None)
+            score = sim - floor + (PHASH_BONUS if distance is not None and distance <= PHASH_MATCH else 0.0)
+            if inliers is not None and inliers >= MIN_INLIERS:
+                score += LOCAL_BONUS + inliers / 1000
+            else:
+                box = list(region_box(window, generated.trim(qi))) if window else list(FULL)
+            scored.append((score, ref, sim, distance, inliers, box))
+        scored.sort(key=lambda row: -row[0])
+        rows += [(query, index.paths[ref], sim, score, distance, rank, inliers, box)
+                 for rank, (score, ref, sim, distance, inliers, box) in enumerate(scored[:k], start=1)]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in MATCHES_SCHEMA]
+    matches = pa.table([pa.array(c, f.type) for c, f in zip(columns, MATCHES_SCHEMA, strict=True)],
+                       schema=MATCHES_SCHEMA)
+    top = matches.filter(pc.equal(matches.column("rank"), 1))
     top_sims = np.asarray(top.column("similarity").to_numpy(zero_copy_only=False), dtype=np.float64)
-    phash_hit = pa.compute.fill_null(pa.compute.less_equal(matches.column("phash_distance"), PHASH_MATCH), False)
-    by_phash = np.isin(top.column("query").to_numpy(zero_copy_only=False),
-                       list(set(matches.filter(phash_hit).column("query").to_pylist())))
-    replicated = (top_sims > threshold) | by_phash
-    top = top.drop_columns(["rank", "box", "score", "phash_distance"]).append_column("replicated", pa.array(replicated))
+    by_phash = _queries_where(top, matches, pc.less_equal(matches.column("phash_distance"), PHASH_MATCH))
+    by_local = _queries_where(top, matches, pc.greater_equal(matches.column("inliers"), MIN_INLIERS))
+    by_cosine = top_sims > threshold
+    replicated = by_cosine | by_phash | by_local
+    top = top.drop_columns(["rank", "box", "score", "phash_distance", "inliers"]).append_column(
+        "replicated", pa.array(replicated))
     summary = {
         "threshold": threshold,
-        "rule": f"top-1 similarity > {threshold}, or a top-{k} reference within {PHASH_MATCH} bits of 64-bit pHash",
+        "rule": f"top-1 similarity > {threshold}, or a top-{k} reference within {PHASH_MATCH} bits of 64-bit pHash"
+                + (f", or one verified by at least {MIN_INLIERS} keypoint inliers" if local is not None else ""),
         "k": k,
         "descriptor": index.meta.get("descriptor", {}) or generated.model,
         "index": {key: index.meta.get(key) for key in ("factory", "count", "nprobe")} | {"exact": index.exact},
+        "local_verification": local is not None,
         "generated": len(generated.paths) + len(generated.missing),
         "generated_with_descriptor": len(generated.paths),
         "generated_without_descriptor": len(generated.missing),
         "references": len(index.paths),
         **rate(int(replicated.sum()), len(top_sims)),
-        "replicated_by_phash_only": int((by_phash & ~(top_sims > threshold)).sum()),
+        "replicated_by_phash_only": int((by_phash & ~by_cosine).sum()),
+        "replicated_by_keypoints_only": int((by_local & ~by_cosine & ~by_phash).sum()),
         "top1_similarity_quantiles": quantiles(top_sims),
     }
     if group_by:
         summary["by_group"] = rates_by_group(generated, top, group_by)
     return Replication(matches=matches, top1=top, summary=summary)
+
+
+def _queries_where(top: pa.Table, matches: pa.Table, condition: pa.ChunkedArray) -> np.ndarray:
+    """Per top-1 row: whether any of its query's matches meets ``condition`` (nulls count as no)."""
+    hits = set(matches.filter(pc.fill_null(condition, False)).column("query").to_pylist())
+    return np.isin(top.column("query").to_numpy(zero_copy_only=False), list(hits))
+
+
+def _local_matches(generated: Descriptors, index: DescriptorIndex, keypoints: KeypointIndex,
+                   best: list[dict[int, tuple[float, int]]],
+                   windows: bool) -> list[dict[int, tuple[int, list[float] | None]]] | None:
+    """Per query: reference row → (inliers, query box) for the descriptor's top ``VERIFY_TOP`` candidates and
+    the keypoints' top ``VOTE_TOP``; voted references missing from ``best`` are added to it with their
+    cosine. None when the generated records have no keypoints."""
+    found = generated.keypoints()
+    if found is None:
+        return None
+    vectors = _query_vectors(generated, windows)
+    out: list[dict[int, tuple[int, list[float] | None]]] = []
+    for qi in range(len(found)):
+        query = found[qi]
+        verified: dict[int, tuple[int, list[float] | None]] = {}
+        if query is not None:
+            voted = [row for row, _ in keypoints.vote(query, VOTE_TOP)]
+            extra = [row for row in voted if row not in best[qi]]
+            if extra:
+                sims = vectors[qi] @ index.vectors(extra).T  # (query vectors, extra refs)
+                for j, row in enumerate(extra):
+                    best[qi][row] = (float(sims[:, j].max()), int(sims[:, j].argmax()))
+            top = sorted(best[qi], key=lambda r: -best[qi][r][0])[:VERIFY_TOP]
+            for row in dict.fromkeys([*top, *voted]):
+                inliers, box = verify(query, keypoints.keypoints(row))
+                verified[row] = (inliers, list(box) if box else None)
+        out.append(verified)
+    return out
+
+
+def _query_vectors(generated: Descriptors, windows: bool) -> list[np.ndarray]:
+    """Per query: its global vector then its window vectors (row i = window number i)."""
+    vecs, owners, _ = generated.windows() if windows else (None, np.zeros(0, np.int64), None)
+    parts = np.split(vecs, np.searchsorted(owners, np.arange(1, len(generated.paths)))) if len(owners) else None
+    return [np.concatenate([v[None, :], parts[qi]]) if parts else v[None, :]
+            for qi, v in enumerate(generated.vectors)]
 
 
 def _candidates(generated: Descriptors, index: DescriptorIndex, depth: int,

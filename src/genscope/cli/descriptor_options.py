@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from genscope.cli.options import positive_int
 from genscope.models.descriptor import BACKENDS
@@ -19,13 +20,26 @@ def add_descriptor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no final line")
 
 
+def add_keypoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-keypoints", action="store_true",
+                        help="skip ORB keypoints (local-feature search: finds copies pasted small, collage cells, "
+                             "rotations; about 20 KB per reference image)")
+
+
 def descriptor_choice(args: argparse.Namespace):
     from genscope.cli import UsageError
+    from genscope.models.descriptor.local import OPENCV_MISSING, opencv_installed
     from genscope.replication_api import DescriptorChoice
 
     if args.descriptor == "torchscript" and not args.descriptor_path:
         raise UsageError("--descriptor torchscript needs --descriptor-path FILE")
-    return DescriptorChoice(args.descriptor, args.descriptor_path)
+    keypoints = not getattr(args, "no_keypoints", False)
+    if keypoints and not opencv_installed():
+        keypoints = False
+        if hasattr(args, "no_keypoints") and not args.quiet:  # only where keypoints would have been used
+            print(f"note: {OPENCV_MISSING}; searching with the global descriptor only (partial copies, "
+                  "pasted objects and collage cells may be missed)", file=sys.stderr)
+    return DescriptorChoice(args.descriptor, args.descriptor_path, keypoints=keypoints)
 
 
 def progress(args: argparse.Namespace) -> bool | None:

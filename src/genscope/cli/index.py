@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.descriptor_options import (
+    add_descriptor_arguments,
+    add_keypoint_argument,
+    descriptor_choice,
+    progress,
+)
 from genscope.cli.options import library_call
 
 HELP = "embed reference images and save a copy-search index (rerun with more paths to extend it)"
@@ -18,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--kind", choices=("auto", "flat", "ivf", "ivfpq"), default="auto",
                         help="exact (flat) by default; approximate IVF/PQ above 2M vectors")
     add_descriptor_arguments(parser)
+    add_keypoint_argument(parser)
     parser.set_defaults(func=run)
 
 

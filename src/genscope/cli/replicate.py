@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.descriptor_options import (
+    add_descriptor_arguments,
+    add_keypoint_argument,
+    descriptor_choice,
+    progress,
+)
 from genscope.cli.options import cosine, library_call, positive_int
 
 HELP = "find generated images that copy reference (training) images"
@@ -25,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--group-by", metavar="KEY", help="metadata key for per-group rates (e.g. prompt)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_descriptor_arguments(parser)
+    add_keypoint_argument(parser)
     parser.set_defaults(func=run)
 
 

@@ -25,15 +25,21 @@ def _part(box: list[float]) -> tuple[float, ...] | None:
     return None if box == [0.0, 0.0, 1.0, 1.0] else tuple(box)
 
 
+def _pair_label(match: dict) -> str:
+    inliers = match.get("inliers")
+    return f"similarity {match['similarity']:.3f}" + (f", {inliers} keypoint inliers" if inliers else "")
+
+
 def replication_report(result: Replication, generated: pa.Table, references: pa.Table | None, target: Path) -> Path:
     s = result.summary
     ci = s.get("replication_rate_ci95")
     threshold = s["threshold"]
-    top = result.top1.sort_by([("similarity", "descending")])
     best = {row["query"]: row for row in result.matches.filter(pc.equal(result.matches.column("rank"), 1)).to_pylist()}
-    pairs = [Pair(label=f"similarity {row['similarity']:.3f}", hit=row["replicated"],
+    top = result.top1.to_pylist()
+    top.sort(key=lambda row: -best[row["query"]]["score"])  # the ranking of matches.parquet: verified copies first
+    pairs = [Pair(label=_pair_label(best[row["query"]]), hit=row["replicated"],
                   sides=[Side(row["query"], _part(best[row["query"]]["box"])), Side(row["reference"])])
-             for row in top.slice(0, GALLERY).to_pylist()]
+             for row in top[:GALLERY]]
     tables = []
     if s.get("by_group"):
         rows = [[group, v["images"], v["replicated"], _pct(v["replication_rate"])]
@@ -46,18 +52,19 @@ def replication_report(result: Replication, generated: pa.Table, references: pa.
         subtitle=f"{s['generated']} generated images against {s['references']} references",
         cards=[("replication rate", _pct(s["replication_rate"])),
                ("95% CI", f"{_pct(ci[0])} – {_pct(ci[1])}" if ci else "–"),
-               ("replicated (top-1 similarity > threshold)", s["replicated"]),
+               ("replicated", s["replicated"]),
                ("threshold", threshold), ("generated images", s["generated"]), ("references", s["references"])],
         summary=s,
         plots=[("Top-1 similarity of each generated image (red line: threshold)",
-                svg.histogram(top.column("similarity").to_pylist(), bins=40, width=640, height=140,
+                svg.histogram(result.top1.column("similarity").to_pylist(), bins=40, width=640, height=140,
                               marker=threshold))],
         notes=[f"Descriptor {descriptor.get('name') or '?'} (signal version {descriptor.get('version') or '?'}). "
                "Similarity is the cosine of L2-normalised descriptors; see docs/replication.md for what a value "
                "means for this descriptor.",
+               f"Rule: {s['rule']}.",
                f"{s['generated_without_descriptor']} generated images could not be read and have no match."],
         tables=tables,
-        gallery_title=f"Top {len(pairs)} pairs: generated (left) and its best reference (right)",
+        gallery_title=f"Top {len(pairs)} pairs by score: generated (left) and its best reference (right)",
         gallery_note="Red frame: above the threshold. The outline on the generated image is the part that matched.",
         pairs=pairs,
     )

