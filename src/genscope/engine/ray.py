@@ -86,10 +86,10 @@ class RayEngine:
         """Process every task on Ray; the actors write the parts of this run into ``folder``."""
         ray = import_ray()
         _quiet_ray_logs()
-        # "local" always starts a fresh instance; never join a cluster the user did not name.
         if self.address:
             _check_reachable(self.address)
         try:
+            # "local" always starts a fresh instance: never join a cluster the user did not name.
             ray.init(address=self.address or "local", num_cpus=None if self.address else self.num_cpus,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                      configure_logging=False)
