@@ -55,10 +55,6 @@ def records_schema(signals: list[type[Signal]] | list[Signal]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def records_dir(out: str | os.PathLike) -> Path:
-    return Path(out) / RECORDS_NAME
-
-
 def records_folder(out: str | os.PathLike) -> Folder:
     """The records folder of a scan output, a local path or an object-store URI."""
     return Folder.at(out).child(RECORDS_NAME)

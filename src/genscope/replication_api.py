@@ -27,7 +27,7 @@ from genscope.api import ScanResult, scan
 from genscope.index import DescriptorIndex, Kind
 from genscope.keypoint_index import KeypointIndex
 from genscope.models.descriptor.local import opencv_installed
-from genscope.records import read_records, records_dir
+from genscope.records import read_records, records_folder
 from genscope.report import copies_pages
 
 PathsArg = list[str] | str
@@ -126,7 +126,7 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
                        keypoints=QUERY_KEYPOINTS if descriptor.keypoints else None, workers=workers,
                        progress=progress)
     found = descriptors(queries.records)
-    references = read_records(index_dir) if records_dir(index_dir).is_dir() else None
+    references = read_records(index_dir) if records_folder(index_dir).kind() == "folder" else None
     keypoints = KeypointIndex.load(index_dir) if descriptor.keypoints and idx.meta.get("keypoints") else None
     result = replication_analysis.replicate(found, idx, threshold=threshold, k=k, group_by=group_by,
                                             phashes=phash_lookup(queries.records, references), keypoints=keypoints)

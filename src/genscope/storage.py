@@ -176,9 +176,7 @@ class Folder:
         self.filesystem.create_dir(self.path, recursive=True)
 
     def names(self, prefix: str = "", suffix: str = "") -> list[str]:
-        """Names of the files directly in the folder, sorted."""
-        if self.kind() != "folder":
-            return []
+        """Names of the files directly in the folder, sorted (none when it does not exist)."""
         found = self.filesystem.get_file_info(pafs.FileSelector(self.path, allow_not_found=True))
         names = [e.base_name for e in found if e.type == pafs.FileType.File]
         return sorted(n for n in names if n.startswith(prefix) and n.endswith(suffix))

@@ -69,48 +69,38 @@ def read_item(item: Item, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The item's bytes, or ``ReadError``. Never blocks on FIFOs or devices."""
     if item.error is not None:
         raise ReadError(*item.error)
-    if is_uri(item.file):
-        return _read_object(item, max_bytes)
-    try:
-        if item.offset is not None:
-            return _read_member(item, max_bytes)
-        st = os.stat(item.file)
-        if not stat.S_ISREG(st.st_mode):
-            raise ReadError("io.not_regular", "not a regular file")
-        if st.st_size > max_bytes:
-            raise ReadError("io.too_large", f"{st.st_size} bytes is over the {max_bytes}-byte limit")
-        with open(item.file, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise _io_error(exc) from None
+    size = item.size or 0
+    if item.offset is not None and size > max_bytes:
+        raise ReadError("io.too_large", f"{size} bytes is over the {max_bytes}-byte limit")
+    data = _read_object(item, max_bytes) if is_uri(item.file) else _read_local(item, max_bytes)
     if len(data) > max_bytes:
         raise ReadError("io.too_large", f"over the {max_bytes}-byte limit")
-    return data
-
-
-def _read_member(item: Item, max_bytes: int) -> bytes:
-    size = item.size or 0
-    if size > max_bytes:
-        raise ReadError("io.too_large", f"{size} bytes is over the {max_bytes}-byte limit")
-    with open(item.file, "rb") as handle:
-        handle.seek(item.offset or 0)
-        data = handle.read(size)
-    if len(data) < size:
+    if item.offset is not None and len(data) < size:
         raise ReadError("tar.truncated_member", f"member ends after {len(data)} of {size} bytes")
     return data
 
 
-def _read_object(item: Item, max_bytes: int) -> bytes:
-    if item.offset is not None and (item.size or 0) > max_bytes:
-        raise ReadError("io.too_large", f"{item.size} bytes is over the {max_bytes}-byte limit")
+def _read_local(item: Item, max_bytes: int) -> bytes:
     try:
-        data = read_range(item.file, item.offset, item.size, max_bytes)
+        if item.offset is None:  # stat before open: opening a FIFO would block
+            st = os.stat(item.file)
+            if not stat.S_ISREG(st.st_mode):
+                raise ReadError("io.not_regular", "not a regular file")
+            if st.st_size > max_bytes:
+                raise ReadError("io.too_large", f"{st.st_size} bytes is over the {max_bytes}-byte limit")
+        with open(item.file, "rb") as handle:
+            if item.offset is None:
+                return handle.read(max_bytes + 1)
+            handle.seek(item.offset)
+            return handle.read(item.size or 0)
+    except OSError as exc:
+        raise _io_error(exc) from None
+
+
+def _read_object(item: Item, max_bytes: int) -> bytes:
+    try:
+        return read_range(item.file, item.offset, item.size, max_bytes)
     except FileNotFoundError:
         raise ReadError("io.not_found", "no such object") from None
     except (OSError, StorageError) as exc:
         raise ReadError("io.error", str(exc)[:500]) from None
-    if len(data) > max_bytes:
-        raise ReadError("io.too_large", f"over the {max_bytes}-byte limit")
-    if item.offset is not None and len(data) < (item.size or 0):
-        raise ReadError("tar.truncated_member", f"member ends after {len(data)} of {item.size} bytes")
-    return data
