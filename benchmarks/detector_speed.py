@@ -4,7 +4,7 @@ forward throughput, in the same run.
     python benchmarks/detector_speed.py --n 300 --out benchmarks/results/detector/speed.json
 
 End to end = the real command, ``genscope detect --jsonl DIR``, run as a subprocess: ``steady`` counts
-the images printed after the first chunk over the time from the first chunk to the last line (worker
+the images printed after the first line over the time from the first line to the last (worker
 start-up excluded), ``whole_command`` divides all images by the command's wall time (Python start-up,
 model loading and worker spawning included). On a shared box those depend on the other jobs, so the
 CPU time the command and its workers used is reported too: ``cpu_ms_per_image`` (start-up included)
@@ -30,7 +30,6 @@ from PIL import Image
 
 from genscope.models.detector import Detector
 from genscope.models.detector_crops import CROP
-from genscope.models.detector_pool import CHUNK
 
 
 def make_jpegs(folder: Path, n: int, seed: int = 0) -> list[Path]:
@@ -62,7 +61,7 @@ def time_cli(folder: Path, extra: list[str]) -> dict:
         raise SystemExit(f"{cmd} failed")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its reaped workers
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    steady = (len(lines) - CHUNK) / (end - first) if len(lines) > CHUNK else float("nan")
+    steady = (len(lines) - 1) / (end - first) if len(lines) > 1 else float("nan")
     return {"steady_images_per_s": round(steady, 1), "whole_command_images_per_s": round(len(lines) / (end - start), 1),
             "whole_command_s": round(end - start, 2), "cpu_ms_per_image": round(1000 * cpu / len(lines), 1),
             "cpu_bound_images_per_s": round(len(os.sched_getaffinity(0)) * len(lines) / cpu, 1),

@@ -207,24 +207,46 @@ def test_cli_detect_jsonl_one_line_per_file(tmp_path, capsys):
     assert lines[1]["error"]
 
 
-def test_worker_pool_matches_in_process_scores_in_order(detector, tmp_path):
-    from genscope.models.detector_pool import CHUNK, predict_paths
+def test_detect_files_in_input_order_match_in_process_scores(detector, tmp_path):
+    from genscope.detection_api import detect_files
 
     paths = []
-    for i in range(CHUNK + 5):  # two chunks, so two worker processes start
+    for i in range(13):  # several engine batches over two worker processes
         path = tmp_path / f"{i:03d}.png"
         noise_image(200 + 3 * i, 210, seed=i).save(path)
         paths.append(path)
-    (tmp_path / "bad.jpg").write_bytes(b"garbage")
-    paths.insert(7, tmp_path / "bad.jpg")
-    chunks = list(predict_paths(paths, workers=2, threads=1))
-    assert [len(c) for c in chunks] == [CHUNK, len(paths) - CHUNK]
-    pooled = [r for c in chunks for r in c]
-    assert pooled[7]["error"] and pooled[7]["ai_score"] is None
-    direct = detector.predict(paths)
-    assert [r.get("error") is None for r in pooled] == [r.get("error") is None for r in direct]
-    scored = [(a["ai_score"], b["ai_score"]) for a, b in zip(pooled, direct, strict=True) if b["ai_score"] is not None]
-    assert [a for a, _ in scored] == pytest.approx([b for _, b in scored], abs=1e-6)
+    (tmp_path / "007b.jpg").write_bytes(b"garbage")
+    results: list[dict] = []
+    assert detect_files([str(tmp_path)], results.append, workers=2) == 14
+    assert [Path(r["path"]).name for r in results] == sorted(p.name for p in tmp_path.iterdir())
+    bad = next(r for r in results if r["path"].endswith("007b.jpg"))
+    assert bad["ai_score"] is None and bad["error"].startswith("decode.unsupported")
+    scored = [r for r in results if r["ai_score"] is not None]
+    direct = detector.predict([r["path"] for r in scored])
+    assert [r["ai_score"] for r in scored] == pytest.approx([d["ai_score"] for d in direct], abs=1e-5)
+    assert [r["verdict"] for r in scored] == [d["verdict"] for d in direct]
+    for r, d in zip(scored, direct, strict=True):
+        assert r["generator"] == pytest.approx(d["generator"], abs=1e-5)
+
+
+def test_detect_takes_scan_inputs_and_reports_hostile_files(tmp_path):
+    """Shards, HEIC, symlink loops, bombs, unreadable files: the scan's reader and limits, one line each."""
+    import hostile
+    from conftest import run_genscope
+
+    cases = hostile.build_corpus(tmp_path / "corpus")
+    done = run_genscope("detect", str(tmp_path / "corpus"), "--jsonl", "--workers", "2",
+                        drop_root_privileges=True)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    by_path = {line["path"]: line for line in lines}
+    assert len(lines) == len(by_path) == len(cases)
+    for case in cases:
+        line = by_path[str(tmp_path / "corpus" / case.name)]
+        if case.error is None:
+            assert 0.0 <= line["ai_score"] <= 1.0 and "error" not in line, case.name
+        else:
+            assert line["ai_score"] is None and line["error"].startswith(case.error), case.name
 
 
 # --- Grad-CAM -----------------------------------------------------------------------------------

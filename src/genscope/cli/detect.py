@@ -1,44 +1,40 @@
-"""``genscope detect FILE_OR_DIR... [--jsonl]``: score images with the shipped detector."""
+"""``genscope detect FILE_OR_DIR... [--jsonl]``: score images with the shipped detector.
+
+The inputs are what ``genscope scan`` takes, and the work runs on the scan engine (per-file deadline,
+decode limits, a crashed worker replaced); nothing is written to disk.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif",
-                  ".avif"}
+from genscope.cli.options import byte_size, library_call, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("detect", help="score images as real or generated (shipped detector)")
-    p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    p.add_argument("inputs", nargs="+", metavar="PATH",
+                   help="image files, folders (searched recursively), path lists, manifests, .tar shards, URIs")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (default: a table)")
     p.add_argument("--model", default=None, help="model directory (default: the shipped weights)")
     p.add_argument("--preprocess", choices=("crop", "resize"), default="crop",
                    help="native-resolution windows (default) or one global resize")
-    p.add_argument("--crops", type=int, default=None, help="windows per image (default: the model's)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes scoring in parallel (default: one per core; 1 = this process only)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="ONNX Runtime threads per process (default: cores / workers)")
+    p.add_argument("--crops", type=positive_int, default=None, help="windows per image (default: the model's)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="worker processes scoring in parallel (default: one per core)")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="ONNX Runtime threads per worker (default 1: the workers already fill the cores)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds allowed per file")
+    p.add_argument("--max-pixels", type=positive_int, default=100_000_000,
+                   help="larger images are error lines (decompression-bomb guard)")
+    p.add_argument("--max-bytes", type=byte_size, default="256M", help="larger files are error lines")
     p.set_defaults(func=run)
 
 
-def iter_paths(inputs: list[str]) -> Iterator[Path]:
-    """Files as given; folders expanded to their image files in sorted order."""
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*")
-                              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield path  # a missing file still gets its own error line
-
-
-def _line(path: Path, res: dict) -> str:
+def _line(res: dict) -> str:
+    path = res["path"]
     if res.get("error"):
         return f"{path}\terror\t{res['error']}"
     family = max(res["generator"].items(), key=lambda kv: kv[1], default=("-", 0.0))
@@ -46,12 +42,13 @@ def _line(path: Path, res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.models.detector_pool import CHUNK, predict_paths
+    from genscope.detection_api import detect_files
 
-    paths = list(iter_paths(args.inputs))
-    chunks = predict_paths(paths, args.model, args.preprocess, args.crops, args.workers, args.threads)
-    for start, results in zip(range(0, len(paths), CHUNK), chunks, strict=True):
-        for path, res in zip(paths[start:start + CHUNK], results, strict=True):
-            print(json.dumps({"path": str(path), **res}) if args.jsonl else _line(path, res))
+    def show(res: dict) -> None:
+        print(json.dumps(res) if args.jsonl else _line(res))
         sys.stdout.flush()  # print as we go on large folders
+
+    library_call(detect_files, args.inputs, show, model=args.model, preprocess=args.preprocess,
+                 n_crops=args.crops, workers=args.workers, threads=args.threads, timeout_s=args.timeout,
+                 max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     return 0  # per-file errors are lines of output, not a failed job

@@ -13,7 +13,8 @@ from genscope.signals.base import Sample, SignalError
 
 
 class DetectorSignal:
-    """Calibrated ``ai_score`` (1 = generated), verdict with an uncertain band, top generator family.
+    """Calibrated ``ai_score`` (1 = generated), verdict with an uncertain band, the generator families'
+    probabilities given generated (``generator``) and the most likely one (``family``).
 
     Options: ``model`` (model directory, ``None`` = shipped), ``threads`` (ONNX Runtime threads; 1 by
     default because the engine already runs one worker per core), ``preprocess`` (``crop``/``resize``),
@@ -21,13 +22,14 @@ class DetectorSignal:
     """
 
     name: ClassVar[str] = "detector"
-    version: ClassVar[str] = "2"  # bump with every retrained model: a scan then rescores, not resumes
+    version: ClassVar[str] = "3"  # bump with every retrained model: a scan then rescores, not resumes
     schema: ClassVar[pa.Schema] = pa.schema([
         pa.field("ai_score", pa.float32()),
         pa.field("verdict", pa.string()),
         pa.field("threshold", pa.float32()),
         pa.field("family", pa.string()),
         pa.field("family_score", pa.float32()),
+        pa.field("generator", pa.map_(pa.string(), pa.float32())),
     ])
     needs_image: ClassVar[bool] = True
     report_columns: ClassVar[tuple[str, ...]] = ("ai_score", "verdict", "family")
@@ -55,5 +57,5 @@ class DetectorSignal:
                 continue
             fam = max(res["generator"].items(), key=lambda kv: kv[1], default=(None, None))
             out[i] = {"ai_score": res["ai_score"], "verdict": res["verdict"], "threshold": res["threshold"],
-                      "family": fam[0], "family_score": fam[1]}
+                      "family": fam[0], "family_score": fam[1], "generator": res["generator"]}
         return out
