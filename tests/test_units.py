@@ -12,7 +12,7 @@ from genscope.decode import decode, sniff_format
 from genscope.signals.exif import ExifSignal, clean_text
 from genscope.signals.phash import hamming, phash
 
-from hostile import encode, jpeg_with_orientation, photo
+from hostile import bomb_png, encode, jpeg_with_orientation, photo
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif"),
@@ -67,3 +67,11 @@ def test_phash_survives_recompression_and_separates_images() -> None:
     shapes.paste((0, 0, 0), (0, 0, 128, 192))
     assert hamming(phash(a), phash(shapes)) > 16
     assert 0 <= phash(b) < 2**64
+
+
+@pytest.mark.parametrize("pixels", [64 * 48 - 1, 1000])  # over the limit (Pillow warns) and over twice it (raises)
+def test_bomb_message_names_the_limit_the_user_set(pixels: int) -> None:
+    decoded = decode(encode(photo(64, 48), "PNG"), max_pixels=pixels)
+    assert decoded.error is not None and decoded.error[0] == "decode.bomb"
+    assert f"limit of {pixels} pixels" in decoded.error[1] and "3072 pixels" in decoded.error[1]
+    assert decode(bomb_png(), max_pixels=10**8).error[1].startswith("Image size (1600000000 pixels)")

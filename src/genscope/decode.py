@@ -84,10 +84,12 @@ _TRUNCATION_HINTS = ("truncated", "unexpected end", "end of file", "eof", "prema
                      "broken data stream", "not enough data")
 
 
-def _classify(exc: Exception, sniffed: str) -> tuple[str, str]:
+def _classify(exc: Exception, sniffed: str, max_pixels: int) -> tuple[str, str]:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        return "decode.bomb", f"{message.split(', could be')[0]} (raise --max-pixels to allow it)"
+        # Pillow names its own limit, twice ours for the error; say the one the user set.
+        size = message.split(" exceeds")[0]
+        return "decode.bomb", f"{size} exceeds the limit of {max_pixels} pixels (raise --max-pixels to allow it)"
     if isinstance(exc, MemoryError):
         return "decode.bomb", "out of memory while decoding"
     if isinstance(exc, UnidentifiedImageError):
@@ -138,7 +140,7 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
             oriented = ImageOps.exif_transpose(image) or image
             result.image = _to_rgb(oriented)
     except Exception as exc:  # every decoder failure becomes an error row
-        result.error = _classify(exc, result.format)
+        result.error = _classify(exc, result.format, max_pixels)
         if result.format == "heif" and result.error[0] == "decode.unsupported":
             result.error = (("decode.corrupt", "heif signature but the content cannot be decoded")
                             if ".heic" in Image.registered_extensions()
