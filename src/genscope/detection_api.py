@@ -46,7 +46,7 @@ def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, m
             printed += 1
 
     count = min(workers or os.cpu_count() or 1, max(1, len(items)))
-    LocalEngine(config, workers=count, batch_size=4).run((Task(item) for item in items), collect)
+    LocalEngine(config, workers=count, batch_size=8).run((Task(item) for item in items), collect)
     return len(items)
 
 

@@ -23,6 +23,11 @@ QUERY_KEYPOINTS, QUERY_LONGER = 1500, 1024
 RATIO = 0.8  # Lowe's ratio test: keep a match only when clearly better than the second-best
 RANSAC_ERROR = 0.02  # reprojection error allowed, as a fraction of the reference's sides
 MIN_INLIERS = 12  # at or above: a verified copy (unrelated photos and flat drawings reached 9 at most)
+# a copy's map is a similarity up to aspect changes and slants; RANSAC on unrelated images instead finds
+# near-degenerate maps (points on one grid line or edge squashed onto each other, e.g. a collage's cell
+# borders against a reference that is itself a grid), which these two checks reject
+MAX_ANISOTROPY = 6.0  # largest ratio of the map's two singular values
+MIN_SPAN = 0.05  # the inliers must spread over at least this fraction of the reference's width and height
 CODE_BYTES = 32  # ORB descriptors are 256 bits
 Box = tuple[float, float, float, float]
 
@@ -97,10 +102,18 @@ def keypoints(image: Image.Image, count: int = MAX_KEYPOINTS, longer: int = LONG
     return Keypoints(xy, codes[order])
 
 
+def plausible(matrix: np.ndarray, reference_points: np.ndarray) -> bool:
+    """Whether an affine ``matrix`` (2×3, query → reference fractions) and its inliers' reference positions
+    look like a copy rather than a degenerate fit: not squashed flat, and spread over the reference."""
+    big, small = np.linalg.svd(matrix[:, :2], compute_uv=False)
+    span = reference_points.max(axis=0) - reference_points.min(axis=0)
+    return bool(big <= MAX_ANISOTROPY * small and span.min() >= MIN_SPAN)
+
+
 def verify(query: Keypoints, reference: Keypoints) -> tuple[int, Box | None]:
     """RANSAC inliers of an affine map from ``query`` to ``reference`` keypoints (distinct reference keypoints),
     and the inliers' bounding box in the query (fractions); ``(0, None)`` when fewer than 3 matches survive
-    the ratio test."""
+    the ratio test or the map is not ``plausible``."""
     if len(query) < 3 or len(reference) < 3:
         return 0, None
     cv2 = _cv2()
@@ -110,11 +123,13 @@ def verify(query: Keypoints, reference: Keypoints) -> tuple[int, Box | None]:
         return 0, None
     src = query.xy[[m.queryIdx for m in good]]
     dst = reference.xy[[m.trainIdx for m in good]]
-    _, mask = cv2.estimateAffine2D(src, dst, ransacReprojThreshold=RANSAC_ERROR, maxIters=1000,
-                                   refineIters=0)
+    matrix, mask = cv2.estimateAffine2D(src, dst, ransacReprojThreshold=RANSAC_ERROR, maxIters=1000,
+                                        refineIters=0)
     if mask is None or not mask.any():
         return 0, None
     keep = mask.ravel().astype(bool)
+    if not plausible(matrix, dst[keep]):
+        return 0, None
     # count distinct reference keypoints: the denser query can match one reference corner several times,
     # which inflated counts on flat synthetic drawings
     distinct = len({m.trainIdx for m, ok in zip(good, keep, strict=True) if ok})
