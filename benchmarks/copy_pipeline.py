@@ -11,9 +11,9 @@ from PIL import Image
 
 from genscope.analyses.descriptors import descriptors
 from genscope.analyses.replication import replicate
-from genscope.index import DescriptorIndex
+from genscope.index import DescriptorIndex, _faiss
 from genscope.keypoint_index import KeypointIndex
-from genscope.models.descriptor.local import LONGER, MAX_KEYPOINTS, QUERY_KEYPOINTS, QUERY_LONGER, keypoints
+from genscope.models.descriptor.local import LONGER, MAX_KEYPOINTS, keypoints, query_keypoints
 from genscope.signals.phash import phash
 
 
@@ -37,8 +37,7 @@ def records(names: list[str], images: list[Image.Image], descriptor, query: bool
         columns["descriptor.vector"].append(vectors[0].tolist())
         columns["descriptor.model"].append(descriptor.version)
     if local:
-        count, longer = (QUERY_KEYPOINTS, QUERY_LONGER) if query else (MAX_KEYPOINTS, LONGER)
-        found = [keypoints(im, count, longer) for im in images]
+        found = [query_keypoints(im) if query else keypoints(im, MAX_KEYPOINTS, LONGER) for im in images]
         columns["keypoints.xy"] = [k.xy.ravel().tolist() for k in found]
         columns["keypoints.codes"] = [k.codes.tobytes() for k in found]
     table = pa.table(columns)
@@ -51,7 +50,10 @@ class Pipeline:
     """References indexed once; ``scores(queries)`` gives a (queries, references) matrix holding the ``score``
     of each query's top ``k`` matches from ``replicate`` (−inf elsewhere), and each query's rank-1 ``box``."""
 
-    def __init__(self, descriptor, refs: list[Image.Image], local: bool = True) -> None:
+    def __init__(self, descriptor, refs: list[Image.Image], local: bool = True, threads: int = 1) -> None:
+        # FAISS's OpenMP threads spin when the cores are busy: 2 threads on a loaded 2-core machine made the
+        # keypoint vote 4× slower than 1
+        _faiss().omp_set_num_threads(threads)
         self.descriptor, self.local = descriptor, local
         self.windows = hasattr(descriptor, "regions")
         found = descriptors(records(self.names("r", len(refs)), refs, descriptor, query=False, local=local))

@@ -55,10 +55,7 @@ class DescriptorChoice:
 
     def signal(self, windows: bool) -> tuple[str, dict[str, Any]]:
         if self.backend == "lite0":
-            # Window vectors stay off: build_signals used to drop options keyed by the signal's name, so replicate
-            # never computed them; computed, they change replicate's results (a 0.607 false positive in
-            # tests/test_replication.py at 0.6). Turning them on is a separate change for the analysis' owner.
-            return "genscope.signals.descriptor:DescriptorSignal", {}
+            return "genscope.signals.descriptor:DescriptorSignal", {"regions": True} if windows else {}
         if self.backend in ("sscd", "sscd_distilled", "torchscript"):
             options: dict[str, Any] = {"model": self.backend}
             if self.path:

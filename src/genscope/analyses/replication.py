@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genscope.analyses.copy_score import NORM_RANK, PHASH_MATCH, scores
 from genscope.analyses.descriptors import Descriptors, group_key
 from genscope.index import DescriptorIndex
 from genscope.keypoint_index import KeypointIndex
@@ -22,9 +23,6 @@ from genscope.models.descriptor.lite0 import FULL, region_box
 from genscope.models.descriptor.local import MIN_INLIERS, verify
 
 DEFAULT_K = 5
-NORM_RANK = 5  # score = similarity − the query's 5th-best similarity (per-query normalisation)
-PHASH_MATCH = 10  # 64-bit pHash within this many bits: a global copy (colour/grey/JPEG/resize) for certain
-PHASH_BONUS, LOCAL_BONUS = 1.0, 2.0  # added to score: a verified keypoint match outranks everything else
 VERIFY_TOP, VOTE_TOP = 10, 10  # candidates verified per query: the descriptor's best and the keypoints' votes
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 MATCHES_SCHEMA = pa.schema([("query", pa.string()), ("reference", pa.string()), ("similarity", pa.float32()),
@@ -63,9 +61,9 @@ def replicate(generated: Descriptors, index: DescriptorIndex, *, threshold: floa
     in the generated records, references voted for by the query's keypoints join the candidates, and the
     descriptor's top ``VERIFY_TOP`` and the votes' top ``VOTE_TOP`` are verified geometrically: ``inliers``
     ≥ ``MIN_INLIERS`` is a copy whatever the cosine (a pasted object, a collage cell, a 45° rotation), and
-    ``box`` is then the inliers' bounding box. ``score`` is the similarity minus the query's ``NORM_RANK``-th
-    best one (a query close to everything is discounted), plus 1 for a pHash match and 2 + inliers/1000 for
-    a verified one; matches are ranked by it. ``exclude_same_path`` drops a query's own path from its matches."""
+    ``box`` is then the inliers' bounding box. ``score`` fuses the evidence into one number comparable across
+    queries (``copy_score.scores``: per-query normalised cosine, pHash, inliers, keypoint votes); matches are
+    ranked by it. ``exclude_same_path`` drops a query's own path from its matches."""
     _check_same_model(generated.model, index.meta.get("descriptor", {}))
     best = _candidates(generated, index, max(k, NORM_RANK) + (1 if exclude_same_path else 0), windows)
     local = _local_matches(generated, index, keypoints, best, windows) if keypoints is not None else None
@@ -74,21 +72,20 @@ def replicate(generated: Descriptors, index: DescriptorIndex, *, threshold: floa
     for qi, query in enumerate(generated.paths):
         ranked = sorted(best[qi].items(), key=lambda kv: -kv[1][0])
         ranked = [(r, v) for r, v in ranked if not (exclude_same_path and index.paths[r] == query)]
-        floor = ranked[min(NORM_RANK, len(ranked)) - 1][1][0] if ranked else 0.0
-        scored = []
-        for ref, (sim, window) in ranked:
+        distances, found, boxes, votes = [], [], [], []
+        for ref, (_, window) in ranked:
             a, b = phashes.get(query), phashes.get(index.paths[ref])
-            distance = None if a is None or b is None else (a ^ b).bit_count()
-            inliers, box = local[qi].get(ref, (None, None)) if local is not None else (None, None)
-            score = sim - floor + (PHASH_BONUS if distance is not None and distance <= PHASH_MATCH else 0.0)
-            if inliers is not None and inliers >= MIN_INLIERS:
-                score += LOCAL_BONUS + inliers / 1000
-            else:
+            distances.append(None if a is None or b is None else (a ^ b).bit_count())
+            inliers, box, voted = local[qi].get(ref, (None, None, 0)) if local is not None else (None, None, 0)
+            if inliers is None or inliers < MIN_INLIERS:
                 box = list(region_box(window, generated.trim(qi))) if window else list(FULL)
-            scored.append((score, ref, sim, distance, inliers, box))
-        scored.sort(key=lambda row: -row[0])
+            found.append(inliers)
+            boxes.append(box)
+            votes.append(voted)
+        fused = scores([sim for _, (sim, _) in ranked], distances, found, votes)
+        scored = sorted(zip(fused, ranked, distances, found, boxes, strict=True), key=lambda row: -row[0])
         rows += [(query, index.paths[ref], sim, score, distance, rank, inliers, box)
-                 for rank, (score, ref, sim, distance, inliers, box) in enumerate(scored[:k], start=1)]
+                 for rank, (score, (ref, (sim, _)), distance, inliers, box) in enumerate(scored[:k], start=1)]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in MATCHES_SCHEMA]
     matches = pa.table([pa.array(c, f.type) for c, f in zip(columns, MATCHES_SCHEMA, strict=True)],
                        schema=MATCHES_SCHEMA)
@@ -130,20 +127,21 @@ def _queries_where(top: pa.Table, matches: pa.Table, condition: pa.ChunkedArray)
 
 def _local_matches(generated: Descriptors, index: DescriptorIndex, keypoints: KeypointIndex,
                    best: list[dict[int, tuple[float, int]]],
-                   windows: bool) -> list[dict[int, tuple[int, list[float] | None]]] | None:
-    """Per query: reference row → (inliers, query box) for the descriptor's top ``VERIFY_TOP`` candidates and
-    the keypoints' top ``VOTE_TOP``; voted references missing from ``best`` are added to it with their
-    cosine. None when the generated records have no keypoints."""
+                   windows: bool) -> list[dict[int, tuple[int, list[float] | None, int]]] | None:
+    """Per query: reference row → (inliers, query box, keypoint votes) for the descriptor's top ``VERIFY_TOP``
+    candidates and the keypoints' top ``VOTE_TOP``; voted references missing from ``best`` are added to it
+    with their cosine. None when the generated records have no keypoints."""
     found = generated.keypoints()
     if found is None:
         return None
     vectors = _query_vectors(generated, windows)
-    out: list[dict[int, tuple[int, list[float] | None]]] = []
+    out: list[dict[int, tuple[int, list[float] | None, int]]] = []
     for qi in range(len(found)):
         query = found[qi]
-        verified: dict[int, tuple[int, list[float] | None]] = {}
+        verified: dict[int, tuple[int, list[float] | None, int]] = {}
         if query is not None:
-            voted = [row for row, _ in keypoints.vote(query, VOTE_TOP)]
+            votes = dict(keypoints.vote(query, VOTE_TOP))
+            voted = list(votes)
             extra = [row for row in voted if row not in best[qi]]
             if extra:
                 sims = vectors[qi] @ index.vectors(extra).T  # (query vectors, extra refs)
@@ -152,7 +150,7 @@ def _local_matches(generated: Descriptors, index: DescriptorIndex, keypoints: Ke
             top = sorted(best[qi], key=lambda r: -best[qi][r][0])[:VERIFY_TOP]
             for row in dict.fromkeys([*top, *voted]):
                 inliers, box = verify(query, keypoints.keypoints(row))
-                verified[row] = (inliers, list(box) if box else None)
+                verified[row] = (inliers, list(box) if box else None, votes.get(row, 0))
         out.append(verified)
     return out
 

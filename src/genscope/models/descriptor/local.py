@@ -4,7 +4,8 @@ A global descriptor cannot see an object pasted small into a new scene, a cell o
 rotated by 45°; keypoints can. Per reference image, up to ``MAX_KEYPOINTS`` ORB keypoints (rotation-invariant
 binary descriptors, an 8-level scale pyramid) on the grey image resized to ``LONGER`` px; per query (generated
 image) three times as many at twice the size, so that a copy pasted at a third of the width still gets
-enough keypoints at the references' scale. Two images are the same
+enough keypoints at the references' scale, plus a set at the references' own size for crops
+(``query_keypoints``). Two images are the same
 content when enough matched keypoints agree on one affine map (RANSAC): random pairs of photos reach about a
 handful of such inliers, copies usually dozens to hundreds. The inliers' bounding box in the query is
 the part of the query that was copied.
@@ -20,6 +21,9 @@ from PIL import Image
 
 MAX_KEYPOINTS, LONGER = 500, 512
 QUERY_KEYPOINTS, QUERY_LONGER = 1500, 1024
+# the query also gets the references' own setting: a crop of a reference blown up to QUERY_LONGER shows its
+# content about 4× larger than the reference's keypoints do, beyond what ORB's 8-level pyramid (3.6×) spans
+QUERY_SCALES = ((QUERY_KEYPOINTS, QUERY_LONGER), (MAX_KEYPOINTS, LONGER))
 RATIO = 0.8  # Lowe's ratio test: keep a match only when clearly better than the second-best
 RANSAC_ERROR = 0.02  # reprojection error allowed, as a fraction of the reference's sides
 MIN_INLIERS = 12  # at or above: a verified copy (unrelated photos and flat drawings reached 9 at most)
@@ -100,6 +104,14 @@ def keypoints(image: Image.Image, count: int = MAX_KEYPOINTS, longer: int = LONG
     order = np.argsort([-k.response for k in found], kind="stable")  # strongest first: indexes keep a prefix
     xy = np.array([found[i].pt for i in order], np.float32) / np.array([pixels.shape[1], pixels.shape[0]], np.float32)
     return Keypoints(xy, codes[order])
+
+
+def query_keypoints(image: Image.Image) -> Keypoints:
+    """The query (generated image) side: ``keypoints`` at each of ``QUERY_SCALES``, concatenated, so both a
+    reference pasted small into the query and a crop of one blown up to the query's size meet keypoints at
+    the reference's scale."""
+    found = [keypoints(image, count, longer) for count, longer in QUERY_SCALES]
+    return Keypoints(np.concatenate([k.xy for k in found]), np.concatenate([k.codes for k in found]))
 
 
 def plausible(matrix: np.ndarray, reference_points: np.ndarray) -> bool:
