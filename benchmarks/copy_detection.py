@@ -114,15 +114,20 @@ def phash_similarity(queries: list[Image.Image], refs: np.ndarray) -> np.ndarray
     return 1.0 - bits / 64.0
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, out: str) -> argparse.Namespace:
+    """The options both copy benchmarks take; ``out`` is the default results folder."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/detect")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results/copy_detection"))
+    p.add_argument("--out", type=Path, default=Path(out))
     p.add_argument("--originals", type=int, default=90)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", default="lite0", help="descriptor backend (lite0, sscd, sscd-distilled)")
+    p.add_argument("--backend", default="lite0", help="descriptor backend (lite0, sscd, sscd_distilled)")
     p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> int:
+    args = arguments(__doc__, "benchmarks/results/copy_detection")
 
     started = time.time()
     bench = build(args.data, args.originals, args.seed)

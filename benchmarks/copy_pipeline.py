@@ -13,7 +13,7 @@ from genscope.analyses.descriptors import descriptors
 from genscope.analyses.replication import replicate
 from genscope.index import DescriptorIndex, _faiss
 from genscope.keypoint_index import KeypointIndex
-from genscope.models.descriptor.local import LONGER, MAX_KEYPOINTS, keypoints, query_keypoints
+from genscope.signals.keypoints import KeypointsSignal, QueryKeypointsSignal
 from genscope.signals.phash import phash
 
 
@@ -37,7 +37,8 @@ def records(names: list[str], images: list[Image.Image], descriptor, query: bool
         columns["descriptor.vector"].append(vectors[0].tolist())
         columns["descriptor.model"].append(descriptor.version)
     if local:
-        found = [query_keypoints(im) if query else keypoints(im, MAX_KEYPOINTS, LONGER) for im in images]
+        find = (QueryKeypointsSignal if query else KeypointsSignal).find  # what each side's signal stores
+        found = [find(im) for im in images]
         columns["keypoints.xy"] = [k.xy.ravel().tolist() for k in found]
         columns["keypoints.codes"] = [k.codes.tobytes() for k in found]
     table = pa.table(columns)

@@ -19,7 +19,7 @@ from genscope import __version__
 from genscope.analyses.audit import impact_summary
 from genscope.analyses.overview import overview
 from genscope.decode import DEFAULT_MAX_PIXELS
-from genscope.engine.local import LocalEngine
+from genscope.engine.local import LocalEngine, worker_count
 from genscope.engine.sink import RecordSink, Tally
 from genscope.engine.worker import BatchStats, ScanConfig, Task
 from genscope.records import (
@@ -128,7 +128,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
             tally = ray_engine.run(list(tasks), folder, schema, existing, on_progress)
             workers = ray_engine.actors
         else:
-            workers = min(workers or os.cpu_count() or 1, max(1, len(items)))
+            workers = worker_count(workers, len(items))
             tally = _run_local(config, tasks, folder, schema, existing, workers, batch_size, on_progress)
     finally:
         bar.close()

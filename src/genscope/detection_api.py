@@ -8,12 +8,11 @@ line, never a stuck or failed command. Results come back in input order as soon 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from genscope.decode import DEFAULT_MAX_PIXELS
-from genscope.engine.local import LocalEngine
+from genscope.engine.local import LocalEngine, worker_count
 from genscope.engine.worker import BatchStats, ScanConfig, Task
 from genscope.models.detector_crops import Preprocess
 from genscope.sources import enumerate_inputs
@@ -45,8 +44,8 @@ def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, m
             on_result(ready.pop(printed))
             printed += 1
 
-    count = min(workers or os.cpu_count() or 1, max(1, len(items)))
-    LocalEngine(config, workers=count, batch_size=8).run((Task(item) for item in items), collect)
+    LocalEngine(config, workers=worker_count(workers, len(items)), batch_size=8).run(
+        (Task(item) for item in items), collect)
     return len(items)
 
 
@@ -56,7 +55,11 @@ def detection(row: dict[str, Any]) -> Detection:
     out: Detection = {"path": row["path"], "ai_score": score, "verdict": row.get("detector.verdict"),
                       "threshold": row.get("detector.threshold"),
                       "generator": dict(row.get("detector.generator") or {})}
-    if score is None:
-        reason = row.get("error") and f"{row['error']}: {row.get('error_message') or ''}".rstrip(": ")
-        out["error"] = reason or row.get("detector.error") or "not scored"
+    if score is not None:
+        return out
+    if row.get("error"):  # the file itself failed (read, decode, timeout): the core error columns
+        message = row.get("error_message")
+        out["error"] = f"{row['error']}: {message}" if message else row["error"]
+    else:  # the file decoded but the detector could not score it
+        out["error"] = row.get("detector.error") or "not scored"
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import time
 import traceback
 from collections import deque
@@ -188,6 +189,11 @@ class LocalEngine:
             if slot.process.is_alive():
                 self._kill(slot)
         self._slots = []
+
+
+def worker_count(requested: int | None, inputs: int) -> int:
+    """Worker processes for ``inputs`` files: ``requested``, else one per core; never more than the inputs."""
+    return min(requested or os.cpu_count() or 1, max(1, inputs))
 
 
 def _batched(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:

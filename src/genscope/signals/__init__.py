@@ -83,8 +83,7 @@ def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = 
     """Instantiate signals by name; ``options[cls.name]`` (the key ``check_options`` checks, also for a signal
     given as ``module:Class``) is passed as keyword arguments."""
     options = options or {}
-    classes = [signal_class(name) for name in names]
-    return [cls(**options.get(cls.name, options.get(name, {}))) for cls, name in zip(classes, names, strict=True)]
+    return [cls(**options.get(cls.name, {})) for cls in map(signal_class, names)]
 
 
 __all__ = ["REGISTRY", "Entry", "Sample", "Signal", "SignalError", "UnknownSignal",
