@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collage_transforms import TRANSFORMS
-from copy_detection import arguments, build, evaluate, normalised, phash_similarity
+from copy_detection import arguments, build, evaluate, normalised, phash_similarity, pool_all, run_facts
 from copy_pipeline import Pipeline
 
 from genscope.models.descriptor import load_descriptor
@@ -90,13 +90,9 @@ def main() -> int:
         ious[name] = round(float(np.median([iou(boxes[i], true_boxes[i]) for i in right])), 3) if right else None
         truths.append(truth)
         print(name, {m: r[name] for m, r in results.items()}, "box_iou", ious[name], flush=True)
-    truth_all = np.concatenate(truths)
-    for method in methods:
-        results[method]["all"] = evaluate(np.concatenate(pooled[method]), truth_all)
+    pool_all(results, pooled, truths)
     summary = {
-        "descriptor": {"backend": args.backend, "name": descriptor.name, "version": descriptor.version,
-                       "dim": descriptor.dim, "windows": hasattr(descriptor, "regions")},
-        "references": len(bench.refs), "originals": args.originals, "queries_per_transform": len(truths[0]),
+        **run_facts(args, descriptor, bench, truths),
         "results": results, "box_iou_median": ious,
         "genscope_queries_per_s": round(n_queries / seconds, 2),
         "threads": args.threads, "wall_s": round(time.time() - started, 1),

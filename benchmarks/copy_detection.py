@@ -126,6 +126,21 @@ def arguments(doc: str, out: str) -> argparse.Namespace:
     return p.parse_args()
 
 
+def pool_all(results: dict, pooled: dict, truths: list[np.ndarray]) -> np.ndarray:
+    """Add each method's ``all`` row (every transform's queries pooled); return the pooled truth."""
+    truth_all = np.concatenate(truths)
+    for method, rows in results.items():
+        rows["all"] = evaluate(np.concatenate(pooled[method]), truth_all)
+    return truth_all
+
+
+def run_facts(args: argparse.Namespace, descriptor, bench, truths: list[np.ndarray]) -> dict:
+    """The head of both benchmarks' metrics JSON: descriptor, reference and query counts."""
+    return {"descriptor": {"backend": args.backend, "name": descriptor.name, "version": descriptor.version,
+                           "dim": descriptor.dim, "windows": hasattr(descriptor, "regions")},
+            "references": len(bench.refs), "originals": args.originals, "queries_per_transform": len(truths[0])}
+
+
 def main() -> int:
     args = arguments(__doc__, "benchmarks/results/copy_detection")
 
@@ -153,14 +168,9 @@ def main() -> int:
         truths.append(truth)
         print(name, {m: r[name] for m, r in results.items()}, flush=True)
     embed_s = time.time() - t0
-    truth_all = np.concatenate(truths)
-    for method in results:
-        results[method]["all"] = evaluate(np.concatenate(pooled[method]), truth_all)
+    truth_all = pool_all(results, pooled, truths)
     summary = {
-        "descriptor": {"backend": args.backend, "name": descriptor.name, "version": descriptor.version,
-                       "dim": descriptor.dim, "windows": hasattr(descriptor, "regions")},
-        "references": len(bench.refs), "originals": args.originals,
-        "queries_per_transform": len(truths[0]),
+        **run_facts(args, descriptor, bench, truths),
         "positive_queries_per_transform": args.originals,
         "results": results,
         "precision_at_threshold": precision_at_thresholds(np.concatenate(pooled["descriptor"]), truth_all),
