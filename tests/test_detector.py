@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector_crops import CROP, image_windows, pad_to_crop, window_origins
+from genscope.models.detector_crops import CROP, MIN_SIDE, ImageTooSmall, image_windows, pad_to_crop, window_origins
 from genscope.models.detector_cues import residual_cues
 from genscope.train.metrics import auc, threshold_metrics, tpr_at_fpr
 
@@ -42,20 +42,27 @@ def photo_like(w: int, h: int) -> Image.Image:
 # --- crop policy -------------------------------------------------------------------------------
 
 def test_tiny_image_is_mirror_padded_not_resized():
-    img = noise_image(40, 25)
+    img = noise_image(60, 40)
     wins = image_windows(img, n_crops=5)
     assert wins.shape == (1, CROP, CROP, 3)
     # the original pixels sit untouched in the middle of the padded window
     arr = np.asarray(img)
-    top, left = (CROP - 25) // 2, (CROP - 40) // 2
-    assert top >= 0 and left >= 0
-    found = any(np.array_equal(wins[0, y:y + 25, x:x + 40], arr)
-                for y in range(CROP - 24) for x in range(CROP - 39))
+    found = any(np.array_equal(wins[0, y:y + 40, x:x + 60], arr)
+                for y in range(CROP - 39) for x in range(CROP - 59))
     assert found
 
 
 def test_one_pixel_image_pads():
     assert pad_to_crop(np.zeros((1, 1, 3), np.uint8)).shape[:2] >= (CROP, CROP)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (MIN_SIDE - 1, 500), (500, MIN_SIDE - 1)])
+def test_images_under_the_minimum_side_are_refused(size):
+    with pytest.raises(ImageTooSmall, match=f"{size[0]}x{size[1]} px"):
+        image_windows(noise_image(*size), n_crops=2)
+    with pytest.raises(ImageTooSmall):
+        image_windows(noise_image(*size), preprocess="resize")
+    assert image_windows(noise_image(MIN_SIDE, MIN_SIDE), n_crops=2).shape == (1, CROP, CROP, 3)
 
 
 def test_large_image_gives_requested_windows_at_native_resolution():
@@ -171,6 +178,19 @@ def test_signal_columns_match_schema():
     assert out[0]["ai_score"] == pytest.approx(direct, abs=1e-6)
 
 
+def test_too_small_images_get_an_error_not_a_score(detector):
+    from genscope.signals.base import Sample, SignalError
+    from genscope.signals.detector import DetectorSignal
+
+    tiny = noise_image(1, 1)
+    assert detector.predict([tiny])[0]["error"].startswith("ImageTooSmall: image is 1x1 px")
+    out = DetectorSignal(threads=1).compute([Sample("tiny.png", b"", tiny), Sample("ok.png", b"", photo_like(64, 64))])
+    assert isinstance(out[0], SignalError) and out[0].code == "detector.too_small"
+    assert 0.0 <= out[1]["ai_score"] <= 1.0
+    with pytest.raises(ImageTooSmall):
+        detector.explain(tiny)
+
+
 # --- metrics --------------------------------------------------------------------------------------
 
 def test_auc_handles_ties_and_perfect_order():
@@ -243,10 +263,12 @@ def test_detect_takes_scan_inputs_and_reports_hostile_files(tmp_path):
     assert len(lines) == len(by_path) == len(cases)
     for case in cases:
         line = by_path[str(tmp_path / "corpus" / case.name)]
-        if case.error is None:
+        too_small = min(case.checks.get("width", MIN_SIDE), case.checks.get("height", MIN_SIDE)) < MIN_SIDE
+        error = case.error or ("detector.too_small" if too_small else None)
+        if error is None:
             assert 0.0 <= line["ai_score"] <= 1.0 and "error" not in line, case.name
         else:
-            assert line["ai_score"] is None and line["error"].startswith(case.error), case.name
+            assert line["ai_score"] is None and line["error"].startswith(error), case.name
 
 
 # --- Grad-CAM -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from genscope.models.detector_crops import CROP, Preprocess, image_windows, pad_to_crop
+from genscope.models.detector_crops import CROP, Preprocess, image_windows, pad_to_crop, require_min_side
 from genscope.models.detector_features import FeatureExtractor
 from genscope.models.detector_head import Head
 
@@ -133,6 +133,7 @@ class Detector:
         backprop. (The std-pooled terms average to zero gradient; earlier stages and residual cues are not
         attributed.) The image is tiled with windows at native resolution; overlaps are averaged."""
         img = open_rgb(image)
+        require_min_side(img)
         arr = pad_to_crop(np.asarray(img))
         h, w = arr.shape[:2]
         xs = np.unique(np.linspace(0, w - CROP, max(1, -(-w // CROP))).round().astype(int))

@@ -8,6 +8,9 @@ Generator traces live in the highest frequencies, which a global resize destroys
   and the centre), never resampled;
 - a side shorter than ``CROP`` is mirror-padded to ``CROP`` (not up-scaled: interpolation would paint
   its own traces); the training pipeline pads small crops the same way, so the head has seen padding;
+- an image under ``MIN_SIDE`` pixels on a side is refused (``ImageTooSmall``): mirror-padding a few
+  pixels gives flat, repeated windows that look nothing like a photo, and the head scored a 1x1 image
+  0.999 "generated"; a score there would be noise presented as evidence;
 - ``preprocess="resize"`` instead resizes the whole image to ``CROP`` x ``CROP`` (bicubic), one window:
   the studies' "resize" arm, kept to reproduce the crop-vs-resize comparison.
 """
@@ -20,7 +23,12 @@ import numpy as np
 from PIL import Image
 
 CROP = 192  # a multiple of 32 (the backbone stride) and of 8 (the JPEG block)
+MIN_SIDE = 32  # the smallest training images are ~100 px thumbnails; below 32 px there is no texture left
 Preprocess = Literal["crop", "resize"]
+
+
+class ImageTooSmall(ValueError):
+    """The image has fewer than ``MIN_SIDE`` pixels on a side: too little to judge."""
 
 
 def pad_to_crop(arr: np.ndarray, size: int = CROP) -> np.ndarray:
@@ -43,8 +51,16 @@ def window_origins(w: int, h: int, n: int, size: int = CROP) -> list[tuple[int, 
     return [(span_w // 2, round(y)) for y in ys]
 
 
+def require_min_side(image: Image.Image) -> None:
+    """Raise ``ImageTooSmall`` for an image with a side under ``MIN_SIDE`` pixels."""
+    if min(image.size) < MIN_SIDE:
+        raise ImageTooSmall(f"image is {image.width}x{image.height} px; the detector needs at least "
+                            f"{MIN_SIDE} px on each side to judge it")
+
+
 def image_windows(image: Image.Image, n_crops: int = 3, preprocess: Preprocess = "crop") -> np.ndarray:
     """The ``(k, CROP, CROP, 3)`` uint8 windows the network sees for one RGB image."""
+    require_min_side(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
     if preprocess == "resize":
