@@ -11,7 +11,7 @@ from PIL import Image
 
 from genscope.analyses.descriptors import descriptors
 from genscope.analyses.replication import replicate
-from genscope.index import DescriptorIndex, _faiss
+from genscope.index import DescriptorIndex, limit_search_threads
 from genscope.keypoint_index import KeypointIndex
 from genscope.signals.keypoints import KeypointsSignal, QueryKeypointsSignal
 from genscope.signals.phash import phash
@@ -52,9 +52,7 @@ class Pipeline:
     of each query's top ``k`` matches from ``replicate`` (−inf elsewhere), and each query's rank-1 ``box``."""
 
     def __init__(self, descriptor, refs: list[Image.Image], local: bool = True, threads: int = 1) -> None:
-        # FAISS's OpenMP threads spin when the cores are busy: 2 threads on a loaded 2-core machine made the
-        # keypoint vote 4× slower than 1
-        _faiss().omp_set_num_threads(threads)
+        limit_search_threads(threads)  # OpenMP threads spin on a busy machine (see its docstring)
         self.descriptor, self.local = descriptor, local
         self.windows = hasattr(descriptor, "regions")
         found = descriptors(records(self.names("r", len(refs)), refs, descriptor, query=False, local=local))

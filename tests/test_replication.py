@@ -179,8 +179,16 @@ def test_cli_commands(folders, tmp_path, capsys):
     args = parse(index_cli, ["index", str(ref), "--out", str(tmp_path / "idx"), "--workers", "1", "-q"])
     assert args.func(args) == 0
     args = parse(replicate_cli, ["replicate", "--generated", str(gen), "--index", str(tmp_path / "idx"),
-                                 "--out", str(tmp_path / "r"), "--workers", "1", "--no-report"])
-    assert args.func(args) == 0
+                                 "--out", str(tmp_path / "r"), "--workers", "1", "--no-report",
+                                 "--search-threads", "1"])
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    try:
+        assert args.func(args) == 0
+        assert faiss.omp_get_max_threads() == 1
+    finally:
+        faiss.omp_set_num_threads(before)
     assert "replicate a reference" in capsys.readouterr().err
     args = parse(dedup_cli, ["dedup", str(ref), "--out", str(tmp_path / "d"), "--exact-only", "-q", "--workers", "1"])
     assert args.func(args) == 0 and (tmp_path / "d" / "keep.txt").exists()

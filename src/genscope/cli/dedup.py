@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.descriptor_options import (
+    add_descriptor_arguments,
+    descriptor_choice,
+    limit_search_threads,
+    progress,
+)
 from genscope.cli.options import cosine, library_call
 
 HELP = "find duplicate and near-duplicate images"
@@ -28,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from genscope.replication_api import dedup
 
+    limit_search_threads(args)
     result = library_call(dedup, args.paths, args.out, threshold=args.threshold, descriptor=descriptor_choice(args),
                    exact_only=args.exact_only, workers=args.workers, progress=progress(args),
                    report=not args.no_report)

@@ -21,6 +21,9 @@ def add_descriptor_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model for the descriptor: an ONNX file for sscd*, a TorchScript file for "
                              "torchscript, a checkpoint folder (config.json + weights) for clip and dinov2")
     parser.add_argument("--workers", type=positive_int, help="worker processes for the scan (default: all cores)")
+    parser.add_argument("--search-threads", type=positive_int, metavar="N",
+                        help="threads for the FAISS search and keypoint votes (default: one per core; on a "
+                             "machine busy with other work, 1 can be faster)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no final line")
 
 
@@ -54,6 +57,12 @@ def descriptor_choice(args: argparse.Namespace):
             print(f"note: {OPENCV_MISSING}; searching with the global descriptor only (partial copies, "
                   "pasted objects and collage cells may be missed)", file=sys.stderr)
     return DescriptorChoice(args.descriptor, args.descriptor_path, keypoints=keypoints)
+
+
+def limit_search_threads(args: argparse.Namespace) -> None:
+    from genscope.index import limit_search_threads as limit
+
+    limit(args.search_threads)
 
 
 def progress(args: argparse.Namespace) -> bool | None:

@@ -9,6 +9,7 @@ from genscope.cli.descriptor_options import (
     add_descriptor_arguments,
     add_keypoint_argument,
     descriptor_choice,
+    limit_search_threads,
     progress,
 )
 from genscope.cli.options import library_call
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from genscope.replication_api import build_index
 
+    limit_search_threads(args)
     index = library_call(build_index, args.paths, args.out, descriptor=descriptor_choice(args), kind=args.kind,
                   workers=args.workers, progress=progress(args))
     if not args.quiet:

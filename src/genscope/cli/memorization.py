@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.descriptor_options import add_descriptor_arguments, descriptor_choice, progress
+from genscope.cli.descriptor_options import (
+    add_descriptor_arguments,
+    descriptor_choice,
+    limit_search_threads,
+    progress,
+)
 from genscope.cli.options import cosine, library_call, positive_int
 
 HELP = "find prompts whose generations come out near-identical (memorization)"
@@ -29,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from genscope.replication_api import memorization
 
+    limit_search_threads(args)
     result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,
                           min_size=args.min_size, descriptor=descriptor_choice(args), workers=args.workers,
                           progress=progress(args), report=not args.no_report)

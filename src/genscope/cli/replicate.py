@@ -9,6 +9,7 @@ from genscope.cli.descriptor_options import (
     add_descriptor_arguments,
     add_keypoint_argument,
     descriptor_choice,
+    limit_search_threads,
     progress,
 )
 from genscope.cli.options import cosine, library_call, positive_int
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.reference) == bool(args.index):
         raise UsageError("give --reference PATH... or --index IDX (one of them)")
+    limit_search_threads(args)
     result = library_call(replicate, args.generated, args.out, reference=args.reference, index=args.index,
                    threshold=args.threshold, k=args.k, group_by=args.group_by, descriptor=descriptor_choice(args),
                    workers=args.workers, progress=progress(args), report=not args.no_report)
