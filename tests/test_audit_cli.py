@@ -125,3 +125,27 @@ def test_clean_drops_duplicate_copies_found_by_dedup(scanned, tmp_path: Path) ->
     missing = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "20%", "--out", str(keep),
                            "--calibration", str(scanned["calibration"]), "--drop-duplicates", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "genscope dedup" in missing.stderr
+
+
+def test_clean_keeps_csv_cells_flat_with_the_shipped_detector(tmp_path: Path) -> None:
+    """The shipped detector writes a map column (``detector.generator``): the CSV keep-list leaves it out,
+    the Parquet one keeps it."""
+    from conftest import make_images
+
+    make_images(tmp_path / "in", 4, size=(96, 64))
+    done = run_genscope("scan", str(tmp_path / "in"), "--out", str(tmp_path / "scan"), "--quiet",
+                        "--signals", "detector")
+    assert done.returncode == 0, done.stderr
+    kept = {}
+    for name in ("keep.csv", "keep.parquet"):
+        completed = run_genscope("clean", str(tmp_path / "scan"), "--max-generated", "50%",
+                                 "--out", str(tmp_path / name))
+        assert completed.returncode == 0, completed.stderr
+        kept[name] = json.loads(completed.stdout)["kept"]
+    with open(tmp_path / "keep.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    parquet = pq.read_table(tmp_path / "keep.parquet")
+    assert len(rows) == kept["keep.csv"] and parquet.num_rows == kept["keep.parquet"]
+    header = list(rows[0]) if rows else []
+    assert "path" in header and "detector.ai_score" in header and "detector.generator" not in header
+    assert "detector.generator" in parquet.column_names

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-generated", type=fraction, required=True, metavar="SHARE",
                         help="target for the kept set, e.g. 1%%")
     parser.add_argument("--out", required=True, metavar="KEEP.csv|KEEP.parquet",
-                        help="the kept rows with the records' columns (CSV leaves out vector columns)")
+                        help="the kept rows with the records' columns (CSV leaves out nested and binary columns: "
+                             "vectors, maps, keypoint codes; Parquet keeps them all)")
     parser.add_argument("--calibration", metavar="NPZ", help="labelled held-out detector scores (default: shipped)")
     parser.add_argument("--drop-duplicates", metavar="DEDUP_DIR",
                         help="also drop every copy but the representative, as `genscope dedup` found them")
@@ -69,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() in (".parquet", ".pq"):
         pq.write_table(kept, out)
     else:
-        scalar = [f.name for f in kept.schema if not (pa.types.is_list(f.type) or pa.types.is_fixed_size_list(f.type))]
-        pacsv.write_csv(kept.select(scalar), out)
+        pacsv.write_csv(kept.select(csv_columns(kept.schema)), out)
     print(json.dumps(plan.as_dict() | {"dropped_as_duplicates": duplicates}))
     verdict = "meets" if plan.reachable else "CANNOT meet"
     dropped_copies = f", {duplicates} duplicate copies dropped first" if args.drop_duplicates else ""
@@ -80,3 +80,12 @@ def run(args: argparse.Namespace) -> int:
           f"{100 * args.max_generated:g}% target; about {plan.real_dropped:.0f} real images dropped "
           f"({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) → {out}", file=sys.stderr)
     return 0
+
+
+def csv_columns(schema) -> list[str]:
+    """The columns a CSV cell can hold: nested ones (vectors, the detector's generator map) and raw bytes
+    (keypoint codes) stay in the Parquet keep-list only."""
+    import pyarrow as pa
+
+    return [f.name for f in schema
+            if not (pa.types.is_nested(f.type) or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))]
