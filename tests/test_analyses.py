@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from genscope.analyses.clean import plan_clean
 from genscope.analyses.diversity import prdc
 from genscope.analyses.quantify import Calibration, adjust, estimate_share
 from genscope.analyses.shortcuts import auc, find_shortcuts
@@ -51,6 +52,22 @@ def test_adjust_clips_and_never_divides_by_zero() -> None:
     assert adjust(0.02, 0.9, 0.05) == 0.0
     assert adjust(0.99, 0.9, 0.05) == 1.0
     assert adjust(0.5, 0.5, 0.5) in (0.0, 1.0)
+
+
+def test_clean_never_offers_an_empty_keep_list_as_meeting_the_target() -> None:
+    rng = np.random.default_rng(5)
+    # generated images score 0.3-1 and real ones 0-0.7, and this collection scores 0.8-0.95: mostly generated,
+    # and no cut leaves few enough of them in a non-empty list
+    weak = Calibration(np.r_[rng.uniform(0.3, 1, 200), rng.uniform(0, 0.7, 200)], np.repeat([True, False], 200))
+    scores = rng.uniform(0.8, 0.95, 60)
+    plan = plan_clean(scores, np.zeros(60, bool), weak, 0.5, 0.001)
+    assert not plan.reachable and plan.kept >= 1  # before: kept 0, "meets the 0.1 % target"
+    assert 0.0 < plan.residual_share <= 1.0 and plan.residual_high <= 1.0
+    good = Calibration(*_scores(rng, 600, 0.5))
+    scores, _ = _scores(rng, 400, 0.3)
+    plan = plan_clean(scores, np.zeros(400, bool), good, 0.5, 0.05)
+    assert plan.reachable and 0 < plan.kept < 400 and plan.residual_share <= 0.05
+    assert plan.residual_low <= plan.residual_share <= plan.residual_high
 
 
 def test_calibration_needs_both_classes() -> None:

@@ -48,19 +48,24 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
     cuts = np.unique(np.concatenate([pool, [np.inf]]))[::-1]  # from "keep all" downwards
     positives = np.sort(calibration.scores[calibration.labels])
     negatives = np.sort(calibration.scores[~calibration.labels])
-    chosen = None
+    # an empty keep-list meets any target and helps nobody: only cuts that keep something count, and when
+    # none meets the target the one with the smallest residual is reported as not reachable
+    chosen = (np.inf, n, 1.0, 1.0, share) if not n else None
     for cut in cuts:
         kept = int(np.searchsorted(pool, cut, side="left"))
+        if not kept:
+            continue
         tpr = 1.0 - np.searchsorted(positives, cut, side="left") / len(positives)
         fpr = 1.0 - np.searchsorted(negatives, cut, side="left") / len(negatives)
-        residual = share * n * (1 - tpr) / kept if kept else 0.0
-        chosen = (cut, kept, tpr, fpr, residual)
+        residual = min(1.0, share * n * (1 - tpr) / kept)  # the generated left can't outnumber the kept
+        if chosen is None or residual < chosen[4]:
+            chosen = (cut, kept, tpr, fpr, residual)
         if residual <= target:
             break
     cut, kept, tpr, fpr, residual = chosen
     tpr_b = jeffreys(rng, tpr, calibration.positives, draws)
     fpr_b = jeffreys(rng, fpr, calibration.negatives, draws)
-    residual_b = share_b * n * (1 - tpr_b) / max(kept, 1)
+    residual_b = np.minimum(1.0, share_b * n * (1 - tpr_b) / max(kept, 1))
     real_b = (1 - share_b) * n * fpr_b
     return CleanPlan(
         cut=float(cut), target=target, kept=kept, dropped_proven=int(proven.sum()), dropped_by_score=n - kept,

@@ -23,7 +23,9 @@ def fraction(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("clean", help=HELP, description=HELP + ". Images proven generated and images "
-                                   "that could not be assessed are always dropped.")
+                                   "that could not be assessed are always dropped. Exit status 1 when no cut "
+                                   "that keeps an image meets the target (the list then holds the cut with "
+                                   "the smallest estimated residual).")
     parser.add_argument("records", metavar="RECORDS_OR_SCAN_DIR")
     parser.add_argument("--max-generated", type=fraction, required=True, metavar="SHARE",
                         help="target for the kept set, e.g. 1%%")
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
           f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {verdict} the "
           f"{100 * args.max_generated:g}% target; about {plan.real_dropped:.0f} real images dropped "
           f"({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) → {out}", file=sys.stderr)
-    return 0
+    return 0 if plan.reachable else 1
 
 
 def csv_columns(schema) -> list[str]:
