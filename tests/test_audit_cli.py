@@ -149,3 +149,30 @@ def test_clean_keeps_csv_cells_flat_with_the_shipped_detector(tmp_path: Path) ->
     header = list(rows[0]) if rows else []
     assert "path" in header and "detector.ai_score" in header and "detector.generator" not in header
     assert "detector.generator" in parquet.column_names
+
+
+def test_audit_takes_embeddings_from_a_file(scanned, tmp_path: Path) -> None:
+    """``--embeddings`` also reads features computed elsewhere: a .npz matched by path, or a .npy in the
+    order of the sorted paths; both give the same diversity figures, and a wrong row count is refused."""
+    table = pq.read_table(scanned["scan"] / "records.parquet", columns=["path", "meta"])
+    paths = sorted(table.column("path").to_pylist())
+    label = {r["path"]: json.loads(r["meta"])["label"] for r in table.to_pylist()}
+    rng = np.random.default_rng(0)
+    # generated images sit in a narrow corner of the real images' spread: precision high, recall low
+    vectors = np.array([rng.normal(0, 0.2 if label[p] == "generated" else 1.0, 16) for p in paths], np.float32)
+    np.savez(tmp_path / "feats.npz", path=np.array(paths), vectors=vectors)
+    np.save(tmp_path / "feats.npy", vectors)
+    found = {}
+    for name in ("feats.npz", "feats.npy"):
+        out = tmp_path / f"audit-{name}"
+        done = run_genscope("audit", str(scanned["scan"]), "--out", str(out), "--labels", "label",
+                            "--calibration", str(scanned["calibration"]), "--embeddings", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+        found[name] = json.loads((out / "audit.json").read_text())["diversity"]
+    assert {k: v for k, v in found["feats.npz"].items() if k != "embeddings"} == \
+        {k: v for k, v in found["feats.npy"].items() if k != "embeddings"}
+    assert found["feats.npy"]["precision"] > found["feats.npy"]["recall"]
+    np.save(tmp_path / "short.npy", vectors[:-1])
+    refused = run_genscope("audit", str(scanned["scan"]), "--out", str(tmp_path / "x"), "--embeddings",
+                           str(tmp_path / "short.npy"), "--calibration", str(scanned["calibration"]))
+    assert refused.returncode == 2 and "149 vectors for 150 records" in refused.stderr

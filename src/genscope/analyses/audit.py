@@ -169,12 +169,44 @@ def _share(scores: np.ndarray, proven: np.ndarray, proven_real: np.ndarray, cali
     return out
 
 
+def embedding_rows(table: pa.Table, source: str) -> list[Any]:
+    """One vector (or None) per record from ``source``: a column of the records, or a file of features.
+
+    A ``.npz`` file holds ``path`` (one per vector) and ``vectors``, matched to the records by path; a
+    ``.npy`` file holds one row per record in the order of the records sorted by path."""
+    if source in table.column_names:
+        return table.column(source).to_pylist()
+    suffix = Path(source).suffix.lower()
+    if suffix not in (".npy", ".npz"):
+        raise AuditError(f"no embedding column {source!r} in these records (or give a .npy/.npz file)")
+    try:
+        if suffix == ".npy":
+            arrays = {"vectors": np.load(source, allow_pickle=False)}
+        else:
+            with np.load(source, allow_pickle=False) as loaded:
+                arrays = {k: loaded[k] for k in ("path", "vectors")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise AuditError(f"cannot read embeddings {source}: {exc}") from None
+    vectors = np.asarray(arrays["vectors"], dtype=np.float32)
+    if vectors.ndim != 2:
+        raise AuditError(f"{source}: expected a 2-d array of vectors, got shape {vectors.shape}")
+    paths = table.column("path").to_pylist()
+    if suffix == ".npy":
+        if len(vectors) != len(paths):
+            raise AuditError(f"{source}: {len(vectors)} vectors for {len(paths)} records (one row per record, "
+                             "in the order of their sorted paths)")
+        row_of = {path: i for i, path in enumerate(sorted(paths))}
+        return [vectors[row_of[path]] for path in paths]
+    if len(arrays["path"]) != len(vectors):
+        raise AuditError(f"{source}: {len(arrays['path'])} paths for {len(vectors)} vectors")
+    named = dict(zip([str(p) for p in arrays["path"]], vectors, strict=True))
+    return [named.get(path) for path in paths]
+
+
 def _diversity(table: pa.Table, column: str, labels: np.ndarray, known: np.ndarray,
                notes: list[str]) -> tuple[dict[str, Any] | None, np.ndarray]:
     outside = np.full(table.num_rows, None, dtype=object)
-    if column not in table.column_names:
-        raise AuditError(f"no embedding column {column!r} in these records")
-    vectors = table.column(column).to_pylist()
+    vectors = embedding_rows(table, column)
     has = np.array([v is not None for v in vectors]) & known
     real, generated = has & (labels == 0), has & (labels == 1)
     if real.sum() <= 5 or generated.sum() <= 5:

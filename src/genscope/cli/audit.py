@@ -18,7 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "report.html")
     parser.add_argument("--by", metavar="COLUMN", help="also per group: folder, shard, format, any column or meta key")
     parser.add_argument("--labels", metavar="COLUMN", help="a column or meta key holding real/generated labels")
-    parser.add_argument("--embeddings", metavar="COLUMN", help="vectors for diversity (default descriptor.vector)")
+    parser.add_argument("--embeddings", metavar="COLUMN|FILE",
+                        help="vectors for diversity (default descriptor.vector): a column of the records, a .npz "
+                             "with 'path' and 'vectors' arrays, or a .npy with one row per record in the order "
+                             "of the records' sorted paths")
     parser.add_argument("--calibration", metavar="NPZ", help="labelled held-out detector scores (scores, labels); "
                         "default: the ones shipped with the detector")
     parser.add_argument("--threshold", type=float, help="detector threshold (default: the model's)")
