@@ -109,3 +109,27 @@ def test_svg_curves_escape_labels_and_skip_non_finite():
     out = str(svg.curves([("<b>x</b>", [0, 0.5, float("nan")], [0, 1, 1])], x_label="a&b", y_label="y"))
     assert "&lt;b&gt;x&lt;/b&gt;" in out and "a&amp;b" in out and "<b>" not in out
     assert re.search(r'<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"', out)
+
+
+def test_a_test_only_manifest_is_evaluated_without_baselines_and_one_class_is_refused(evaluated, capsys):
+    """A user's own labelled set often has no train rows: the model is still evaluated (the baselines and
+    leave-one-source-out, which fit on train rows, say why they are missing); a split with one class is
+    a usage error, not a traceback."""
+    root = evaluated.parent
+    with open(root / "manifest.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    val_only = [rows[0], *(r for r in rows[1:] if r[3] == "val")]
+    with open(root / "val_only.csv", "w", newline="") as f:
+        csv.writer(f).writerows(val_only)
+    out = root / "out-val-only"
+    assert main(["eval-detector", "--data", str(root / "val_only.csv"), "--out", str(out), "--bootstrap", "20",
+                 "--threads", "1", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == len(val_only) - 1 and 0 <= metrics["conditions"]["normalised"]["auc"] <= 1
+    assert "no train rows" in metrics["baselines"]["note"]
+    assert "no train rows" in metrics["leave_one_source_out"]["note"]
+    assert "no train rows" in (out / "report.html").read_text()
+    with open(root / "real_only.csv", "w", newline="") as f:
+        csv.writer(f).writerows([rows[0], *(r for r in val_only[1:] if r[1] == "real")])
+    assert main(["eval-detector", "--data", str(root / "real_only.csv"), "--out", str(root / "x"), "--quiet"]) == 2
+    assert "needs both real and generated images" in capsys.readouterr().err

@@ -25,14 +25,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
+    from genscope.cli.options import library_call
     from genscope.models.detector import Detector
     from genscope.report.eval_page import write_eval_report
     from genscope.train.eval_detector import evaluate
 
     start = time.time()
-    metrics = evaluate(args.model, args.data, split=args.split, n_boot=args.bootstrap, loso=not args.no_loso,
-                       threads=args.threads, progress=False if args.quiet else None,
-                       log=(lambda _: None) if args.quiet else None)
+    try:
+        metrics = library_call(evaluate, args.model, args.data, split=args.split, n_boot=args.bootstrap,
+                               loso=not args.no_loso, threads=args.threads, progress=False if args.quiet else None,
+                               log=(lambda _: None) if args.quiet else None)
+    except ValueError as exc:  # labels, splits, a model trained for another window size
+        raise UsageError(str(exc)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -36,7 +36,7 @@ def comparison_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{"label": condition_label(k), "key": k, **conditions[k]}
             for k in ("normalised", "raw", "normalised_resize_preprocess", "raw_resize_preprocess")
             if k in conditions]
-    for kind in ("normalised", "raw"):
+    for kind in ("normalised", "raw") if "raw" in metrics["baselines"] else ():  # absent without train rows
         for name in ("format_only", "size_only"):
             rows.append({"label": f"{name.replace('_', '-')} baseline, {kind} files", "key": f"{kind}_{name}",
                          "auc": metrics["baselines"][kind][f"{name}_auc"], "baseline": True})

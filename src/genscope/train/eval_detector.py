@@ -187,6 +187,13 @@ def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", 
     test = [r for r in rows if r.split == split]
     train = [r for r in rows if r.split == "train"]
     y = np.array([r.label for r in test])
+    if not test or y.all() or not y.any():
+        splits = ", ".join(sorted({r.split for r in rows})) or "none"
+        raise ValueError(f"{data}: split {split!r} needs both real and generated images (it has {len(test)} rows, "
+                         f"{int(y.sum())} generated; splits in the data: {splits})")
+    # the shortcut baselines and leave-one-source-out fit on the train rows: both classes needed there
+    trainable = {r.label for r in train} == {0, 1}
+    missing_train = {"note": "not computed: the data has no train rows of both classes to fit on"}
     groups = np.array([f"{r.source}:{r.group}" for r in test])
     originals = [load_rgb(r.path) for r in tqdm(test, desc="decode", unit="img", disable=bar_off, leave=False)]
     result: dict[str, Any] = {"model": str(det.path), "data": str(data), "split": split, "n": len(test),
@@ -213,7 +220,8 @@ def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", 
     facts = [_file_facts(r) for r in test]
     result["baselines"] = {"raw": shortcut_baselines(train, test, facts),
                            "normalised": shortcut_baselines(train, test, [("JPEG", *normalise(im).size)
-                                                                          for im in originals])}
+                                                                          for im in originals])} \
+        if trainable else missing_train
     result["per_source_normalised"] = {}
     for src in sorted({r.source for r in test if r.label}):
         sel = np.array([(not r.label) or r.source == src for r in test])
@@ -230,7 +238,9 @@ def evaluate(model: str | Path | None, data: str | Path, *, split: str = "val", 
         result["per_generator_normalised"][gen] = {"n": int(sel.sum() - (y == 0).sum()),
                                                    "auc_vs_all_real": auc(y[sel], normalised_prob[sel])}
     result["family_normalised"] = family_accuracy(det, test, normalised_feats)
-    if loso:
+    if loso and not trainable:
+        result["leave_one_source_out"] = missing_train
+    elif loso:
         cfg = det.config["train"]
         cache = Path(cache_dir) if cache_dir else None
         result["leave_one_source_out"] = leave_one_source_out(
