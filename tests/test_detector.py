@@ -327,3 +327,16 @@ def test_normalise_is_a_384_jpeg_centre_crop():
     out = normalise(noise_image(1000, 700))
     assert out.size == (384, 384)
     assert normalise(noise_image(200, 500)).size == (200, 384)
+
+
+def test_train_detector_says_what_the_data_lacks(tmp_path, capsys):
+    from genscope.cli import main
+
+    manifest = tmp_path / "m.csv"
+    rows = ["path,label,split,group"] + [f"g{i}.png,generated,train,g{i}" for i in range(6)] + \
+        [f"r{i}.jpg,real,val,r{i}" for i in range(6)]
+    manifest.write_text("\n".join(rows) + "\n")
+    assert main(["train-detector", "--data", str(manifest), "--out", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "real images from at least 5 groups" in err and "found 0" in err and "train 6, val 6" in err
+    assert not (tmp_path / "model").exists()  # refused before writing anything

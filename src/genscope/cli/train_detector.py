@@ -14,6 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
     from genscope.train.train_detector import run as train_run
 
-    return train_run(args)
+    try:
+        return train_run(args)
+    except (ValueError, FileNotFoundError) as exc:  # data that cannot train a head, a missing manifest or file
+        raise UsageError(str(exc)) from None

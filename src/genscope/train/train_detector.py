@@ -22,7 +22,7 @@ from pathlib import Path
 from genscope.models.detector_crops import CROP
 from genscope.models.detector_features import FeatureExtractor
 from genscope.train.calibration import held_out_calibration, write_calibration
-from genscope.train.data import read_rows
+from genscope.train.data import Row, read_rows
 from genscope.train.features import augmented_features
 from genscope.train.fit import fit_detector, select_l2
 
@@ -42,6 +42,7 @@ def train(data: str | Path, out: str | Path, *, k: int = 32, seed: int = 0, fold
           threads: int | None = None) -> dict:
     """Train on the ``train`` split of ``data`` and write ``backbone.onnx``, ``head.npz``, ``config.json``."""
     start = time.time()
+    rows = training_rows(data, folds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "backbone.onnx"
@@ -54,7 +55,6 @@ def train(data: str | Path, out: str | Path, *, k: int = 32, seed: int = 0, fold
         export_backbone(out)
     log(f"backbone: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)")
 
-    rows = [r for r in read_rows(data) if r.split == "train"]
     log(f"train rows: {len(rows)} ({sum(r.label for r in rows)} generated)")
     extractor = FeatureExtractor(onnx_path, threads)
     feats = augmented_features(rows, extractor, onnx_path, k, seed, Path(cache_dir) if cache_dir else None)
@@ -83,6 +83,20 @@ def train(data: str | Path, out: str | Path, *, k: int = 32, seed: int = 0, fold
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     log(f"wrote {out} in {time.time() - start:.0f} s (l2={l2:g}, families={families})")
     return config
+
+
+def training_rows(data: str | Path, folds: int) -> list[Row]:
+    """The ``train`` rows of ``data``; a ValueError saying what is missing when they cannot train a head."""
+    rows = read_rows(data)
+    train_rows = [r for r in rows if r.split == "train"]
+    for label, name in ((0, "real"), (1, "generated")):
+        groups = {f"{r.source}:{r.group}" for r in train_rows if r.label == label}
+        if len(groups) < folds:
+            splits = ", ".join(f"{s} {sum(r.split == s for r in rows)}" for s in sorted({r.split for r in rows}))
+            raise ValueError(f"{data}: training needs {name} images from at least {folds} groups in the train "
+                             f"split for {folds}-fold cross-validation, found {len(groups)} (rows per split: "
+                             f"{splits or 'none'}); add images or lower --folds")
+    return train_rows
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
