@@ -11,7 +11,15 @@ import pytest
 from PIL import Image
 
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector_crops import CROP, MIN_SIDE, ImageTooSmall, image_windows, pad_to_crop, window_origins
+from genscope.models.detector_crops import (
+    CROP,
+    MIN_SIDE,
+    BlankWindows,
+    ImageTooSmall,
+    image_windows,
+    pad_to_crop,
+    window_origins,
+)
 from genscope.models.detector_cues import residual_cues
 from genscope.train.metrics import auc, threshold_metrics, tpr_at_fpr
 
@@ -178,15 +186,32 @@ def test_signal_columns_match_schema():
     assert out[0]["ai_score"] == pytest.approx(direct, abs=1e-6)
 
 
+def test_blank_windows_are_refused_and_faint_texture_is_not():
+    flat = Image.new("RGB", (600, 300), (250, 250, 250))
+    for preprocess in ("crop", "resize"):
+        with pytest.raises(BlankWindows, match="600x300"):
+            image_windows(flat, n_crops=2, preprocess=preprocess)
+    # text in the middle of a white page: both end windows are still blank
+    page = flat.copy()
+    page.paste(noise_image(100, 40), (250, 130))
+    with pytest.raises(BlankWindows):
+        image_windows(page, n_crops=2)
+    faint = np.clip(np.asarray(flat, np.int16) + np.random.default_rng(0).integers(-1, 2, (300, 600, 3)), 0, 255)
+    assert image_windows(Image.fromarray(faint.astype(np.uint8)), n_crops=2).shape == (2, CROP, CROP, 3)
+
+
 def test_too_small_images_get_an_error_not_a_score(detector):
     from genscope.signals.base import Sample, SignalError
     from genscope.signals.detector import DetectorSignal
 
-    tiny = noise_image(1, 1)
+    tiny, blank = noise_image(1, 1), Image.new("RGB", (300, 300), "white")
     assert detector.predict([tiny])[0]["error"].startswith("ImageTooSmall: image is 1x1 px")
-    out = DetectorSignal(threads=1).compute([Sample("tiny.png", b"", tiny), Sample("ok.png", b"", photo_like(64, 64))])
+    assert detector.predict([blank])[0]["error"].startswith("BlankWindows:")  # it scored 0.9999996 "generated"
+    out = DetectorSignal(threads=1).compute([Sample("tiny.png", b"", tiny), Sample("ok.png", b"", photo_like(64, 64)),
+                                             Sample("blank.png", b"", blank)])
     assert isinstance(out[0], SignalError) and out[0].code == "detector.too_small"
     assert 0.0 <= out[1]["ai_score"] <= 1.0
+    assert isinstance(out[2], SignalError) and out[2].code == "detector.blank"
     with pytest.raises(ImageTooSmall):
         detector.explain(tiny)
 

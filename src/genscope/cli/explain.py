@@ -15,11 +15,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
     from genscope.models.detector import Detector, open_rgb, overlay
 
     detector = Detector.load(args.model, threads=args.threads)
     image = open_rgb(args.image)
-    overlay(image, detector.explain(image)).save(args.out)
     res = detector.predict([image])[0]
+    if res.get("error"):  # too small or blank: no decision to explain
+        raise UsageError(f"{args.image}: {res['error']}")
+    overlay(image, detector.explain(image)).save(args.out)
     print(f"{args.image}: ai_score {res['ai_score']:.3f} ({res['verdict']}); wrote {args.out}")
     return 0

@@ -167,7 +167,9 @@ class LocalEngine:
             kind, payload = slot.conn.recv()
         except EOFError:
             slot.process.join(5)
-            raise EngineError(f"worker exited while starting (exit code {slot.process.exitcode})") from None
+            raise EngineError(f"worker exited while starting (exit code {slot.process.exitcode}); when a script calls "
+                              "genscope, keep the call under `if __name__ == \"__main__\":` (workers are new "
+                              "processes that import the script again)") from None
         if kind == "fatal":
             raise EngineError(payload)
         return slot

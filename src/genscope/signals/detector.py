@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from genscope.models.detector import Detector
-from genscope.models.detector_crops import ImageTooSmall, Preprocess
+from genscope.models.detector_crops import CannotJudge, Preprocess
 from genscope.signals.base import Sample, SignalError
 
 
@@ -49,8 +49,8 @@ class DetectorSignal:
                 continue
             try:
                 ready.append((i, self.detector.windows(sample.image, self.preprocess, self.n_crops)))
-            except ImageTooSmall as exc:
-                out[i] = SignalError("detector.too_small", str(exc))
+            except CannotJudge as exc:
+                out[i] = SignalError(f"detector.{exc.code}", str(exc))
             except ValueError as exc:
                 out[i] = SignalError("detector.bad_image", str(exc))
         for (i, _), res in zip(ready, self.detector.score_windows([w for _, w in ready]), strict=True):
