@@ -41,6 +41,8 @@ def records(names: list[str], images: list[Image.Image], descriptor, query: bool
         found = [find(im) for im in images]
         columns["keypoints.xy"] = [k.xy.ravel().tolist() for k in found]
         columns["keypoints.codes"] = [k.codes.tobytes() for k in found]
+        if query:
+            columns["keypoints.direct"] = [k.direct for k in found]
     table = pa.table(columns)
     dim = len(columns["descriptor.vector"][0])
     return table.set_column(table.column_names.index("descriptor.vector"), "descriptor.vector",

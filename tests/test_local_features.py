@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from genscope.analyses.descriptors import keypoints_of
 from genscope.keypoint_index import KeypointIndex
@@ -17,6 +17,7 @@ from genscope.models.descriptor.local import (
     QUERY_LONGER,
     KeypointSet,
     keypoints,
+    query_keypoints,
     verify,
 )
 from genscope.signals.base import Sample
@@ -48,6 +49,23 @@ def test_verify_finds_a_rotated_pasted_copy_and_where_it_is():
         assert verify(query(photo(other, (768, 512))), keypoints(original))[0] < MIN_INLIERS
 
 
+def test_a_mirrored_copy_is_verified_through_the_mirrored_query_keypoints():
+    """ORB is not mirror-invariant: only the query's mirrored keypoints (positions mapped back) match a flipped
+    copy, through a map with a reflection; the box is still in the query's own coordinates."""
+    original = photo(6)
+    canvas = photo(1, (768, 512))
+    canvas.paste(ImageOps.mirror(original).resize((360, 240)), (60, 40))
+    own, mirrored = query_keypoints(canvas).split()
+    assert len(own) == len(mirrored) > 1000
+    assert verify(own, keypoints(original))[0] < MIN_INLIERS  # the image's own keypoints miss it
+    inliers, box = verify(mirrored, keypoints(original))
+    assert inliers >= 3 * MIN_INLIERS
+    x0, y0, x1, y1 = box
+    assert x0 >= 60 / 768 - 0.02 and y0 >= 40 / 512 - 0.02 and x1 <= 420 / 768 + 0.02 and y1 <= 280 / 512 + 0.02
+    for other in (0, 2, 3):
+        assert verify(query_keypoints(photo(other, (768, 512))).split()[1], keypoints(original))[0] < MIN_INLIERS
+
+
 def test_keypoint_index_votes_for_the_source_and_round_trips(tmp_path):
     refs = [keypoints(photo(i)) for i in range(6)]
     index = KeypointIndex.build(KeypointSet.of([*refs[:3], None, *refs[3:]]))  # row 3: without keypoints
@@ -73,3 +91,5 @@ def test_signals_round_trip_through_records():
     assert len(found) == 3 and missing is None and 100 < len(reference) <= 500 < len(dense)
     np.testing.assert_array_equal(reference.codes, keypoints(image).codes)
     assert (reference.xy >= 0).all() and (reference.xy <= 1).all()
+    assert set(rows[0]) == set(KeypointsSignal.schema.names) and set(rows[1]) == set(QueryKeypointsSignal.schema.names)
+    assert 500 < rows[1]["direct"] < len(dense)  # the image's own keypoints first, then its mirror image's

@@ -240,6 +240,23 @@ def test_region_search_finds_a_small_pasted_copy_and_outlines_it(tmp_path):
                     (top_ + height - 100 / 6) / (100 * 2 / 3)), pasted) > 0.5
 
 
+@pytest.mark.skipif(not KODAK.is_dir(), reason="../shared/data/detect not present")
+def test_a_mirrored_crop_is_verified_by_keypoints(tmp_path):
+    """ORB is not mirror-invariant: the query's mirror keypoints give a flipped, cropped copy its inliers."""
+    photos = sorted(KODAK.glob("*.png"))
+    ref, gen = tmp_path / "ref", tmp_path / "gen"
+    ref.mkdir()
+    gen.mkdir()
+    for p in photos[:8]:
+        Image.open(p).convert("RGB").resize((384, 256)).save(ref / p.name)
+    original = Image.open(ref / photos[3].name)
+    ImageOps.mirror(original.crop((40, 20, 344, 236))).resize((608, 432)).save(gen / "flipped.jpg", quality=80)
+    result = replicate([str(gen)], tmp_path / "rep", reference=[str(ref)], workers=1, progress=False, report=False)
+    top = result.matches.filter(pa.compute.equal(result.matches.column("rank"), 1)).to_pylist()[0]
+    assert Path(top["reference"]).name == photos[3].name
+    assert top["inliers"] >= 3 * MIN_INLIERS and overlap(top["box"], (0, 0, 1, 1)) > 0.5
+
+
 @pytest.mark.skipif(not (DATA / "detect" / "val").is_dir(), reason="../shared/data/detect not present")
 def test_real_photo_copies_rank_first():
     from genscope.models.descriptor import load_descriptor

@@ -14,7 +14,7 @@ from genscope.models.descriptor.local import CODE_BYTES, KeypointSet
 
 VECTOR = "descriptor.vector"
 REGIONS, TRIM = "descriptor.regions", "descriptor.trim"
-KEYPOINT_XY, KEYPOINT_CODES = "keypoints.xy", "keypoints.codes"
+KEYPOINT_XY, KEYPOINT_CODES, KEYPOINT_DIRECT = "keypoints.xy", "keypoints.codes", "keypoints.direct"
 
 
 class MissingDescriptors(ValueError):
@@ -46,6 +46,13 @@ class Descriptors:
     def keypoints(self) -> KeypointSet | None:
         """The rows' ORB keypoints, or None when the records have no keypoints."""
         return keypoints_of(self.rows)
+
+    def keypoints_direct(self) -> list[int | None]:
+        """Per row, how many of its keypoints come from the image itself (the rest: its mirror image);
+        None where all do (reference keypoints, records from before the mirror set)."""
+        if KEYPOINT_DIRECT not in self.rows.column_names:
+            return [None] * self.rows.num_rows
+        return self.rows.column(KEYPOINT_DIRECT).to_pylist()
 
     def trim(self, row: int) -> tuple[float, float, float, float]:
         if TRIM not in self.rows.column_names:

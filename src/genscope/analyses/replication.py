@@ -20,7 +20,7 @@ from genscope.analyses.descriptors import Descriptors, group_key
 from genscope.index import DescriptorIndex
 from genscope.keypoint_index import KeypointIndex
 from genscope.models.descriptor.lite0 import FULL, region_box
-from genscope.models.descriptor.local import MIN_INLIERS, verify
+from genscope.models.descriptor.local import MIN_INLIERS, Keypoints, verify
 
 DEFAULT_K = 5
 VERIFY_TOP, VOTE_TOP = 10, 10  # candidates verified per query: the descriptor's best and the keypoints' votes
@@ -134,12 +134,14 @@ def _local_matches(generated: Descriptors, index: DescriptorIndex, keypoints: Ke
     found = generated.keypoints()
     if found is None:
         return None
+    direct = generated.keypoints_direct()
     vectors = _query_vectors(generated, windows)
     out: list[dict[int, tuple[int, list[float] | None, int]]] = []
     for qi in range(len(found)):
-        query = found[qi]
+        stored = found[qi]
         verified: dict[int, tuple[int, list[float] | None, int]] = {}
-        if query is not None:
+        if stored is not None:
+            query, mirrored = Keypoints(stored.xy, stored.codes, direct[qi]).split()
             votes = dict(keypoints.vote(query, VOTE_TOP))
             voted = list(votes)
             extra = [row for row in voted if row not in best[qi]]
@@ -149,7 +151,11 @@ def _local_matches(generated: Descriptors, index: DescriptorIndex, keypoints: Ke
                     best[qi][row] = (float(sims[:, j].max()), int(sims[:, j].argmax()))
             top = sorted(best[qi], key=lambda r: -best[qi][r][0])[:VERIFY_TOP]
             for row in dict.fromkeys([*top, *voted]):
-                inliers, box = verify(query, keypoints.keypoints(row))
+                reference = keypoints.keypoints(row)
+                inliers, box = verify(query, reference)
+                if len(mirrored) and row in top:  # a flipped copy: the descriptor (mirror-averaged) finds it
+                    flipped = verify(mirrored, reference)
+                    inliers, box = max((inliers, box), flipped, key=lambda found: found[0])
                 verified[row] = (inliers, list(box) if box else None, votes.get(row, 0))
         out.append(verified)
     return out

@@ -33,11 +33,11 @@ class KeypointsSignal:
             raise ImportError(OPENCV_MISSING)
 
     def compute(self, batch: list[Sample]) -> list[dict[str, Any]]:
-        out = []
-        for sample in batch:
-            found = self.find(sample.image)
-            out.append({"xy": found.xy.ravel().tolist(), "codes": found.codes.tobytes()})
-        return out
+        return [self.row(self.find(sample.image)) for sample in batch]
+
+    @staticmethod
+    def row(found: Keypoints) -> dict[str, Any]:
+        return {"xy": found.xy.ravel().tolist(), "codes": found.codes.tobytes()}
 
     @staticmethod
     def find(image) -> Keypoints:
@@ -45,7 +45,14 @@ class KeypointsSignal:
 
 
 class QueryKeypointsSignal(KeypointsSignal):
-    version: ClassVar[str] = "orb-query-2"  # 2: a second set at the references' size (query_keypoints)
+    # 2: a second set at the references' size; 3: both sets again on the mirrored image (query_keypoints),
+    # ``direct`` = how many of the keypoints come from the image itself
+    version: ClassVar[str] = "orb-query-3"
+    schema: ClassVar[pa.Schema] = KeypointsSignal.schema.append(pa.field("direct", pa.int32()))
+
+    @staticmethod
+    def row(found: Keypoints) -> dict[str, Any]:
+        return KeypointsSignal.row(found) | {"direct": found.direct}
 
     @staticmethod
     def find(image) -> Keypoints:
