@@ -205,16 +205,22 @@ def overlap(a, b) -> float:
     return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
 
 
-@pytest.mark.skipif(not KODAK.is_dir(), reason="../shared/data/detect not present")
-def test_region_search_finds_a_small_pasted_copy_and_outlines_it(tmp_path):
-    from genscope.models.descriptor import load_descriptor
-
+def kodak_folders(tmp_path: Path) -> tuple[list[Path], Path, Path]:
+    """The Kodak photos, the first 8 at 384x256 in ``ref/`` (the references), and an empty ``gen/``."""
     photos = sorted(KODAK.glob("*.png"))
     ref, gen = tmp_path / "ref", tmp_path / "gen"
     ref.mkdir()
     gen.mkdir()
     for p in photos[:8]:
         Image.open(p).convert("RGB").resize((384, 256)).save(ref / p.name)
+    return photos, ref, gen
+
+
+@pytest.mark.skipif(not KODAK.is_dir(), reason="../shared/data/detect not present")
+def test_region_search_finds_a_small_pasted_copy_and_outlines_it(tmp_path):
+    from genscope.models.descriptor import load_descriptor
+
+    photos, ref, gen = kodak_folders(tmp_path)
     original = Image.open(ref / photos[6].name)
     canvas = Image.open(photos[10]).convert("RGB").resize((768, 512))
     canvas.paste(original.resize((250, 166)), (470, 300))  # a third of the width, bottom right
@@ -243,12 +249,7 @@ def test_region_search_finds_a_small_pasted_copy_and_outlines_it(tmp_path):
 @pytest.mark.skipif(not KODAK.is_dir(), reason="../shared/data/detect not present")
 def test_a_mirrored_crop_is_verified_by_keypoints(tmp_path):
     """ORB is not mirror-invariant: the query's mirror keypoints give a flipped, cropped copy its inliers."""
-    photos = sorted(KODAK.glob("*.png"))
-    ref, gen = tmp_path / "ref", tmp_path / "gen"
-    ref.mkdir()
-    gen.mkdir()
-    for p in photos[:8]:
-        Image.open(p).convert("RGB").resize((384, 256)).save(ref / p.name)
+    photos, ref, gen = kodak_folders(tmp_path)
     original = Image.open(ref / photos[3].name)
     ImageOps.mirror(original.crop((40, 20, 344, 236))).resize((608, 432)).save(gen / "flipped.jpg", quality=80)
     result = replicate([str(gen)], tmp_path / "rep", reference=[str(ref)], workers=1, progress=False, report=False)
