@@ -70,3 +70,18 @@ def test_rerun_recomputes_only_missing_signals_and_changed_files(tmp_path: Path)
     assert third.summary["timing"]["reused_from_previous_run"] == 12
     assert third.records.sort_by("path").drop_columns(["elapsed_ms"]).equals(
         second.records.sort_by("path").drop_columns(["elapsed_ms"]))
+
+
+def test_a_rerun_with_fewer_inputs_says_how_many_earlier_rows_it_dropped(tmp_path: Path) -> None:
+    from conftest import run_genscope
+
+    paths = make_images(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    first = genscope.scan(tmp_path / "in", out, signals=["container"], workers=1, report=False, progress=False)
+    assert first.summary["earlier_rows_dropped"] == 0
+    done = run_genscope("scan", str(paths[0]), str(paths[1]), "--out", str(out), "--signals", "container", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "note: 2 rows of an earlier run" in done.stderr  # printed even with --quiet
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["earlier_rows_dropped"] == 2 and summary["inputs"] == 2
+    assert pq.read_table(out / "records.parquet").num_rows == 2

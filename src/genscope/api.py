@@ -132,7 +132,10 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
             tally = _run_local(config, tasks, folder, schema, existing, workers, batch_size, on_progress)
     finally:
         bar.close()
-    finish_parts(folder, schema, {item.path for item in items})
+    current = {item.path for item in items}
+    # the folder holds this run's inputs only: rows of an earlier run's other inputs go, and the summary says so
+    earlier_dropped = sum(path not in current for path in existing.sha256)
+    finish_parts(folder, schema, current)
     table = read_records(out_location)
     if table.num_rows != len(items):
         if engine == "ray" and address is not None and not is_uri(out_location):
@@ -145,6 +148,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
         "genscope_version": __version__,
         "inputs_named": [os.fspath(t) for t in targets],
         "duplicate_inputs_ignored": duplicates,
+        "earlier_rows_dropped": earlier_dropped,
         "signals": versions,
         "engine": engine,
         "timing": tally.timing(started, finished, workers),

@@ -98,13 +98,15 @@ def phash_lookup(*tables) -> dict[str, int]:
 
 def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
                 kind: Kind = "auto", workers: int | None = None, progress: bool | None = None) -> DescriptorIndex:
-    """Records and a FAISS index of ``paths`` in ``out``. Rerun with more paths to extend it: only new
-    files are embedded (the scan resumes); the index is rebuilt from all records, which is fast."""
+    """Records and a FAISS index of ``paths`` in ``out``. Rerun with the earlier paths plus new ones to extend
+    it: only new files are embedded (the scan resumes); the index is rebuilt from all records, which is fast.
+    Paths left out of a rerun leave the index (``meta["earlier_rows_dropped"]`` counts them)."""
     result = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
                       workers=workers, progress=progress)
     found = descriptors(result.records)
     index = DescriptorIndex.build(found.vectors, found.paths, kind=kind, descriptor=found.model)
     index.meta["inputs"] = result.summary.get("inputs")
+    index.meta["earlier_rows_dropped"] = result.summary.get("earlier_rows_dropped", 0)
     index.meta["without_descriptor"] = len(found.missing)
     index.meta["keypoints"] = False
     rows = found.keypoints()

@@ -12,9 +12,9 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import library_call
+from genscope.cli.options import earlier_rows_note, library_call
 
-HELP = "embed reference images and save a copy-search index (rerun with more paths to extend it)"
+HELP = "embed reference images and save a copy-search index (rerun with the same paths plus new ones to extend it)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,5 +36,7 @@ def run(args: argparse.Namespace) -> int:
                   workers=args.workers, progress=progress(args))
     if not args.quiet:
         print(f"indexed {index.meta['count']} images ({index.meta['factory']}) → {args.out}", file=sys.stderr)
+    if index.meta["earlier_rows_dropped"]:
+        print(earlier_rows_note(index.meta["earlier_rows_dropped"], args.out), file=sys.stderr)
     return 0
 

@@ -77,3 +77,9 @@ def collect_signal_options(pairs: list[tuple[str, str, Any]] | None) -> dict[str
     for name, option, value in pairs or []:
         options.setdefault(name, {})[option] = value
     return options
+
+
+def earlier_rows_note(count: int, out: object) -> str:
+    """The line a scan-based command prints when a rerun dropped rows of inputs not given again."""
+    return (f"note: {count} rows of an earlier run in {out} were for inputs not given this time and are no longer "
+            "in the records; give the earlier inputs too to keep them")

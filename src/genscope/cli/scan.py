@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.options import byte_size, collect_signal_options, library_call, positive_int, signal_option
+from genscope.cli.options import (
+    byte_size,
+    collect_signal_options,
+    earlier_rows_note,
+    library_call,
+    positive_int,
+    signal_option,
+)
 from genscope.signals import REGISTRY, default_signals
 
 HELP = "scan folders, files, path lists, CSV/Parquet manifests and .tar shards"
@@ -52,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
                           max_bytes=args.max_bytes, all_files=args.all_files, report=not args.no_report,
                           report_rows=args.report_rows, progress=False if args.quiet else None,
                           engine=args.engine, address=args.address, num_cpus=args.num_cpus)
+    s = result.summary
     if not args.quiet:
-        s = result.summary
         print(f"scanned {s['inputs']} inputs: {s['ok']} ok, {s['failed']} failed "
               f"({s['timing']['images_per_s']} images/s) → {result.out}", file=sys.stderr)
+    if s["earlier_rows_dropped"]:  # even with --quiet: records the user may have wanted are gone
+        print(earlier_rows_note(s["earlier_rows_dropped"], result.out), file=sys.stderr)
     return 0
