@@ -192,6 +192,11 @@ def test_cli_commands(folders, tmp_path, capsys):
     assert "replicate a reference" in capsys.readouterr().err
     args = parse(dedup_cli, ["dedup", str(ref), "--out", str(tmp_path / "d"), "--exact-only", "-q", "--workers", "1"])
     assert args.func(args) == 0 and (tmp_path / "d" / "keep.txt").exists()
+    args = parse(memorization_cli, ["memorization", "--generated", str(gen), "--out", str(tmp_path / "m0"),
+                                    "--group-by", "seed_of_nothing", "--workers", "1", "-q", "--no-report"])
+    capsys.readouterr()
+    assert args.func(args) == 0
+    assert "no image has a 'seed_of_nothing' value" in capsys.readouterr().err  # printed even with -q
     with pytest.raises(SystemExit) as refused:  # argparse refuses it: exit code 2 with the reason
         parse(memorization_cli, ["memorization", "--generated", str(gen), "--out", str(tmp_path / "m"),
                                  "--threshold", "2"])

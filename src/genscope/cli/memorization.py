@@ -38,8 +38,13 @@ def run(args: argparse.Namespace) -> int:
     result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,
                           min_size=args.min_size, descriptor=descriptor_choice(args), workers=args.workers,
                           progress=progress(args), report=not args.no_report)
+    s = result.summary
     if not args.quiet:
-        s = result.summary
-        print(f"{s['groups_flagged']} of {s['groups_scored']} groups flagged as memorized → {args.out}",
+        print(f"{s['groups_flagged']} of {s['groups_scored']} groups flagged as memorized ({s['groups']} groups by "
+              f"{args.group_by!r}, {s['groups_scored']} with at least {args.min_size} images; "
+              f"{s['images_with_group']} of {s['images']} images have a {args.group_by!r}) → {args.out}",
               file=sys.stderr)
+    if not s["images_with_group"] and s["images"]:  # even with --quiet: the run measured nothing
+        print(f"note: no image has a {args.group_by!r} value; groups come from a manifest column, a WebDataset "
+              ".json field, or the .txt caption for 'prompt'/'caption'", file=sys.stderr)
     return 0
