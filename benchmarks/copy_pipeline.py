@@ -37,12 +37,9 @@ def records(names: list[str], images: list[Image.Image], descriptor, query: bool
         columns["descriptor.vector"].append(vectors[0].tolist())
         columns["descriptor.model"].append(descriptor.version)
     if local:
-        find = (QueryKeypointsSignal if query else KeypointsSignal).find  # what each side's signal stores
-        found = [find(im) for im in images]
-        columns["keypoints.xy"] = [k.xy.ravel().tolist() for k in found]
-        columns["keypoints.codes"] = [k.codes.tobytes() for k in found]
-        if query:
-            columns["keypoints.direct"] = [k.direct for k in found]
+        signal = QueryKeypointsSignal if query else KeypointsSignal  # each side's signal's own rows
+        rows = [signal.row(signal.find(im)) for im in images]
+        columns |= {f"keypoints.{name}": [row[name] for row in rows] for name in signal.schema.names}
     table = pa.table(columns)
     dim = len(columns["descriptor.vector"][0])
     return table.set_column(table.column_names.index("descriptor.vector"), "descriptor.vector",
