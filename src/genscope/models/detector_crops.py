@@ -99,7 +99,7 @@ def image_windows(image: Image.Image, n_crops: int = 3, preprocess: Preprocess =
         windows = np.stack([arr[y:y + CROP, x:x + CROP] for x, y in origins])
     else:
         raise ValueError(f"preprocess must be 'crop' or 'resize', not {preprocess!r}")
-    if max(texture(w) for w in windows) < BLANK_TEXTURE:
+    if not any(texture(w) >= BLANK_TEXTURE for w in windows):  # stops at the first textured window
         raise BlankWindows(f"the detector's {len(windows)} window(s) of this {image.width}x{image.height} image are "
                            "flat (a blank image or a plain background): nothing to judge")
     return windows
