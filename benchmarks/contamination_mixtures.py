@@ -1,6 +1,9 @@
-"""Does the generated-share estimate hold up? Mixtures with a known share, drawn from shared val.
+"""Does the generated-share estimate hold up? Mixtures with a known share, drawn from the val splits.
 
-    python benchmarks/contamination_mixtures.py [--draws 500] [--size 200]
+    python benchmarks/contamination_mixtures.py --data ../shared/data/detect/manifest.csv \
+        --data WEB/manifest.csv --size 1000 [--draws 500]
+
+``WEB`` is the output of ``genscope data build-detect``; without ``--data`` the shared set alone is used.
 
 Writes the table to ``benchmarks/results/detector/mixtures.json``.
 
@@ -38,14 +41,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--size", type=int, default=200)
+    parser.add_argument("--data", action="append", help="manifest CSVs with label and split columns (repeatable; "
+                                                        "default: the shared set)")
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "genscope-val-scan"))
     parser.add_argument("--json", default="benchmarks/results/detector/mixtures.json", help="where to save the table")
     args = parser.parse_args()
     calibration = default_calibration()
     if calibration is None:
         raise SystemExit("the detector's calibration.npz is missing")
-    result = genscope.scan(str(SHARED / "manifest.csv"), args.out, signals=["detector", "provenance"], report=False,
-                           progress=True)
+    result = genscope.scan(args.data or [str(SHARED / "manifest.csv")], args.out, signals=["detector", "provenance"],
+                           report=False, progress=True)
     table = result.records
     val = np.array([s == "val" for s in meta_values(table, "split")])
     labels = np.array([v == "generated" for v in meta_values(table, "label")])[val]

@@ -1,5 +1,5 @@
 """Detector throughput: ``genscope detect`` on 512 px JPEGs (decode included) next to the raw ONNX
-forward throughput, in the same run.
+forward throughput, for each model (``clip``, the default, and ``fast``) in the same run.
 
     python benchmarks/detector_speed.py --n 300 --out benchmarks/results/detector/speed.json
 
@@ -9,8 +9,8 @@ start-up excluded), ``whole_command`` divides all images by the command's wall t
 model loading and worker spawning included). On a shared box those depend on the other jobs, so the
 CPU time the command and its workers used is reported too: ``cpu_ms_per_image`` (start-up included)
 and what the cores would give if the command had them to itself, ``cores / cpu time per image``.
-Forward = the ONNX session alone on random windows, in batches of one image's windows, on all cores in
-one process.
+Forward = the ONNX session alone on random views, one view per call (clip, as inference runs it) or one
+image's windows (fast), on all cores in one process.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import numpy as np
 from PIL import Image
 
 from genscope.models.detector import Detector
-from genscope.models.detector_crops import CROP
 
 
 def make_jpegs(folder: Path, n: int, seed: int = 0) -> list[Path]:
@@ -68,38 +67,48 @@ def time_cli(folder: Path, extra: list[str]) -> dict:
             "errors": sum(bool(r.get("error")) for r in lines)}
 
 
-def forward_rate(det: Detector, windows: int, seconds: float = 5.0) -> float:
-    """Windows/s of the ONNX session alone, one image's windows per call."""
-    x = np.random.default_rng(0).integers(0, 256, (windows, 3, CROP, CROP)).astype(np.float32)
-    det.extractor.session.run(None, {"input": x})
+def forward_rate(det: Detector, batch: int, side: int, seconds: float = 5.0) -> float:
+    """Views/s of the ONNX session alone, ``batch`` views per call."""
+    session = det.extractor.session
+    feed = {session.get_inputs()[0].name:
+            np.random.default_rng(0).integers(0, 256, (batch, 3, side, side)).astype(np.float32)}
+    session.run(None, feed)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        det.extractor.session.run(None, {"input": x})
-        n += windows
+        session.run(None, feed)
+        n += batch
     return n / (time.perf_counter() - start)
+
+
+def measure(model: str, folder: Path, paths: list[Path], args: argparse.Namespace) -> dict:
+    det = Detector.load(model)
+    views = det.windows(Image.open(paths[0]).convert("RGB"), n_crops=args.crops)
+    batch = 1 if det.kind == "clip" else len(views)  # as inference calls it: one CLIP view per call
+    load_before = os.getloadavg()[0]
+    fwd = forward_rate(det, batch, views.shape[1])
+    extra = ["--model", model, *(["--workers", str(args.workers)] if args.workers else []),
+             *(["--crops", str(args.crops)] if args.crops else [])]
+    cli = time_cli(folder, extra)
+    fwd_images = fwd / len(views)
+    return {"load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "view_px": int(views.shape[1]), "views_per_image": len(views), "end_to_end": cli,
+            "onnx_forward_views_per_s": round(fwd, 1), "onnx_forward_images_per_s": round(fwd_images, 1),
+            "end_to_end_over_forward": round(cli["steady_images_per_s"] / fwd_images, 2)}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=300)
+    p.add_argument("--models", default="clip,fast", help="comma-separated model names or directories")
     p.add_argument("--workers", type=int, default=None, help="passed to genscope detect (default: its own)")
-    p.add_argument("--crops", type=int, default=None, help="windows per image (default: the model's)")
+    p.add_argument("--crops", type=int, default=None, help="views per image (default: the model's)")
     p.add_argument("--out", default="benchmarks/results/detector/speed.json")
     args = p.parse_args()
-    det = Detector.load()
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_jpegs(Path(tmp), args.n)
-        windows = len(det.windows(Image.open(paths[0]).convert("RGB"), n_crops=args.crops))
-        load_before = os.getloadavg()[0]
-        fwd = forward_rate(det, windows)
-        extra = [*(["--workers", str(args.workers)] if args.workers else []),
-                 *(["--crops", str(args.crops)] if args.crops else [])]
-        cli = time_cli(Path(tmp), extra)
-    result = {"images": args.n, "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-              "image_size": "512x512 JPEG q90", "window_px": CROP, "windows_per_image": windows,
-              "cpu_count": len(os.sched_getaffinity(0)), "workers": args.workers or "default",
-              "end_to_end": cli, "onnx_forward_windows_per_s": round(fwd, 1),
-              "onnx_forward_images_per_s": round(fwd / max(windows, 1), 1)}
+        models = {m: measure(m, Path(tmp), paths, args) for m in args.models.split(",")}
+    result = {"images": args.n, "image_size": "512x512 JPEG q90", "cpu_count": len(os.sched_getaffinity(0)),
+              "workers": args.workers or "default", "models": models}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -6,6 +6,7 @@ resident memory of the whole process tree (CLI + workers). Reports the median of
     python benchmarks/scan_throughput.py                      # ../shared/data/detect/val
     python benchmarks/scan_throughput.py --scale 2000,20000   # memory stays flat as inputs grow
     python benchmarks/scan_throughput.py --signals exif,phash,container   # the spine's cheap signals only
+    python benchmarks/scan_throughput.py --large --signals exif   # one 10000x10000 PNG, 8-bit vs 16-bit
 """
 
 from __future__ import annotations
@@ -79,6 +80,19 @@ def make_folder(folder: Path, count: int) -> None:
         make_images(folder, count, size=(160, 120))
 
 
+def make_large(folder: Path, bits: int, side: int = 10_000) -> Path:
+    """One greyscale PNG of side x side pixels (the default --max-pixels), 8 or 16 bits per sample."""
+    import numpy as np
+    from PIL import Image
+
+    path = folder / f"large_{bits}bit.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ramp = np.linspace(0, 255 if bits == 8 else 65535, side).astype(np.uint8 if bits == 8 else np.uint16)
+        Image.fromarray(np.broadcast_to(ramp, (side, side)).copy()).save(path, compress_level=1)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "detect" / "val"))
@@ -86,6 +100,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--signals", help="comma-separated signals (default: the scan's defaults)")
     parser.add_argument("--scale", help="comma-separated counts of synthetic 160x120 JPEGs, e.g. 2000,20000")
+    parser.add_argument("--large", action="store_true",
+                        help="instead: one 10000x10000 greyscale PNG at 8 and at 16 bits, one worker each")
     args = parser.parse_args()
     extra = ["--workers", str(args.workers)] if args.workers else []
     if args.signals:
@@ -93,6 +109,9 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"shared_val": args.data}
+        if args.large:  # the decode's peak for one image at the default --max-pixels, not throughput
+            targets = {f"large_{bits}bit": str(make_large(Path(tmp), bits)) for bits in (8, 16)}
+            extra += ["--workers", "1"]
         if args.scale:
             for count in (int(c) for c in args.scale.split(",")):
                 folder = Path(tmp) / f"synthetic_{count}"

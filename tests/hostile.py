@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import EpsImagePlugin, Image
 
 pillow_heif.register_heif_opener()  # to write the HEIC case; the scan registers it on its own
 
@@ -65,6 +65,41 @@ def png_with_text(image: Image.Image, key: str, text_bytes: int) -> bytes:
     data = encode(image, "PNG")
     chunk = png_chunk(b"tEXt", key.encode() + b"\x00" + b"A" * text_bytes)
     return data[:-12] + chunk + data[-12:]
+
+
+def png_broken_stream() -> bytes:
+    """A PNG whose IDAT has a valid CRC but a damaged zlib stream: Pillow fails only when it loads."""
+    data = encode(photo(200, 150, seed=2), "PNG")
+    start = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[start:start + 4])[0]
+    payload = bytearray(data[start + 8:start + 8 + length])
+    payload[200:240] = b"\xff" * 40
+    return data[:start] + png_chunk(b"IDAT", bytes(payload)) + data[start + 12 + length:]
+
+
+def png_truncated_after_pixels() -> bytes:
+    """A PNG cut inside a text chunk that follows the pixel data."""
+    return png_with_text(photo(200, 150, seed=2), "parameters", 500)[:-100]
+
+
+def psd_damaged_layers(width: int = 8, height: int = 6) -> bytes:
+    """An RGB PSD whose layer table claims 3 layers in 10 bytes; the raw composite image is intact."""
+    header = b"8BPS" + struct.pack(">H", 1) + b"\x00" * 6 + struct.pack(">HIIHH", 3, height, width, 8, 3)
+    layers = struct.pack(">h", 3) + b"\xff" * 10
+    layer_and_mask = struct.pack(">I", len(layers)) + layers
+    pixels = bytes(range(width * height)) * 3  # three raw planes
+    return (header + struct.pack(">II", 0, 0) + struct.pack(">I", len(layer_and_mask)) + layer_and_mask
+            + struct.pack(">H", 0) + pixels)
+
+
+def tiff_damaged(compression: str) -> bytes:
+    """A TIFF whose compressed strip is overwritten: libtiff prints to stderr while Pillow fails."""
+    data = bytearray(encode(photo(), "TIFF", compression=compression))
+    data[20:200] = bytes(range(180))
+    return bytes(data)
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
 
 
 def jpeg_with_orientation(orientation: int) -> bytes:
@@ -152,6 +187,13 @@ def build_corpus(folder: Path) -> list[Case]:
     add("garbage.jpg", bytes(range(256)) * 8, "decode.unsupported", "unknown")
     add("vector.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "decode.unsupported",
         "svg")
+    add("broken_stream.png", png_broken_stream(), "decode.truncated", "png")
+    add("truncated_text_chunk.png", png_truncated_after_pixels(), "decode.truncated", "png")
+    add("damaged_layers.psd", psd_damaged_layers(), None, "psd", frames=None, width=8, height=6)
+    add("damaged_lzw.tif", tiff_damaged("tiff_lzw"), "decode.corrupt", "tiff")
+    add("damaged_deflate.tif", tiff_damaged("tiff_adobe_deflate"), "decode.corrupt", "tiff")
+    add("no_magic.tga", encode(photo(seed=17), "TGA"), None, "tga")
+    add("postscript.jpg", EPS, None if EpsImagePlugin.has_ghostscript() else "decode.unsupported", "eps")
     add(LONG_NAME, png, None, "png")
     write(folder, b"caf\xe9_latin1.png", png)
     cases.append(Case("caf\\xe9_latin1.png", None, "png"))

@@ -70,6 +70,31 @@ def test_clean_never_offers_an_empty_keep_list_as_meeting_the_target() -> None:
     assert plan.residual_low <= plan.residual_share <= plan.residual_high
 
 
+def test_clean_states_an_estimate_inside_its_interval_and_promises_only_what_the_interval_holds() -> None:
+    from genscope.cli.clean import _verdict
+
+    rng = np.random.default_rng(7)
+    good = Calibration(np.r_[rng.uniform(0.6, 1, 100), rng.uniform(0, 0.4, 100)], np.repeat([True, False], 100))
+    scores = np.r_[rng.uniform(0, 0.4, 90), rng.uniform(0.6, 1, 10)]
+    strict = plan_clean(scores, np.zeros(100, bool), good, 0.5, 0.01)  # no calibration image missed at the cut:
+    assert strict.residual_low <= strict.residual_share <= strict.residual_high  # before: 0, under its interval
+    assert strict.real_dropped_low <= strict.real_dropped <= strict.real_dropped_high
+    assert strict.promised and _verdict(strict) == "meets the 1% target"
+    loose = plan_clean(scores, np.zeros(100, bool), good, 0.5, 0.05)
+    assert loose.reachable and loose.residual_share <= 0.05 < loose.residual_high and not loose.promised
+    assert f"can promise at most {100 * loose.residual_high:.2f}%" in _verdict(loose)
+
+
+def test_max_generated_takes_a_percentage_or_a_fraction_and_refuses_a_bare_1() -> None:
+    import argparse
+
+    from genscope.cli.clean import fraction
+
+    assert (fraction("1%"), fraction("0.01"), fraction("0")) == (0.01, 0.01, 0.0)
+    with pytest.raises(argparse.ArgumentTypeError, match=r"write 1% for 1 percent, or a fraction .* 0\.01"):
+        fraction("1")
+
+
 def test_calibration_needs_both_classes() -> None:
     with pytest.raises(ValueError, match="both"):
         Calibration(np.array([0.1, 0.2]), np.array([True, True]))

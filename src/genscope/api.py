@@ -31,9 +31,11 @@ from genscope.records import (
     records_schema,
 )
 from genscope.signals import check_options, default_signals, signal_class
+from genscope.signals.base import decode_side, prepare_signals, signal_version
 from genscope.sources import Item, enumerate_inputs
-from genscope.sources.item import DEFAULT_MAX_BYTES
-from genscope.storage import Folder, is_uri
+from genscope.sources.item import DEFAULT_MAX_BYTES, record_path
+from genscope.storage import Folder, expand_braces, is_uri
+from genscope.text import plural
 
 ENGINES = ("local", "ray")
 
@@ -54,6 +56,11 @@ class ScanResult:
         return read_records(self.out)
 
     def to_pandas(self):
+        """The records as a pandas DataFrame (pandas is not a dependency: ``pip install pandas``)."""
+        try:
+            import pandas  # noqa: F401  (pyarrow's own message does not say how to get it)
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas, which genscope does not install: pip install pandas") from None
         return self.records.to_pandas()
 
     @property
@@ -83,13 +90,15 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
          batch_size: int = 8, timeout_s: float = 60.0, max_pixels: int = DEFAULT_MAX_PIXELS,
          max_bytes: int = DEFAULT_MAX_BYTES, all_files: bool = False, report: bool = True,
          report_rows: int = 500, progress: bool | None = None, engine: str = "local",
-         address: str | None = None, num_cpus: int | None = None) -> ScanResult:
+         address: str | None = None, num_cpus: int | None = None, replace: bool = False) -> ScanResult:
     """Scan images and write ``out/records.parquet``, ``out/summary.json`` and ``out/report.html``.
 
     Rerunning with the same ``out`` resumes: rows whose bytes and signal versions are unchanged
     are kept, only missing or stale work is done. ``progress=None`` shows a bar on a terminal.
     ``engine="ray"`` runs the per-image half on Ray (``address`` joins a running cluster, else a
-    local instance with ``num_cpus`` CPUs starts); the records are the same.
+    local instance with ``num_cpus`` CPUs starts); the records are the same. An ``out`` holding rows of
+    inputs not given this time is refused unless ``replace`` (those rows are then dropped); rows of files
+    gone from a named folder or shard are dropped either way.
     """
     started = time.time()
     if engine not in ENGINES:
@@ -100,16 +109,20 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
     names = list(signals) if signals is not None else default_signals()
     classes = [signal_class(name) for name in names]
     check_options(classes, signal_options or {})
+    prepare_signals(classes, signal_options or {})
     out_location = os.fspath(out)
     folder = records_folder(out_location)
     if folder.kind() == "file":
         raise ScanError(f"{folder.location} exists and is not a records folder; choose another --out")
     items, duplicates = enumerate_inputs([os.fspath(t) for t in targets], all_files=all_files)
     schema = records_schema(classes)
-    versions = {cls.name: cls.version for cls in classes}
+    versions = {cls.name: signal_version(cls, (signal_options or {}).get(cls.name)) for cls in classes}
     existing = Existing.load(folder)
+    current = {item.path for item in items}
+    _refuse_left_out(existing, current, targets, out_location, replace)
     config = ScanConfig(signals=tuple(names), signal_options=signal_options or {}, max_pixels=max_pixels,
-                        max_bytes=max_bytes, timeout_s=timeout_s)
+                        max_bytes=max_bytes, timeout_s=timeout_s,
+                        min_side=decode_side(classes, signal_options or {}))
     folder.make()
     bar = tqdm(total=len(items), unit="img", disable=(None if progress is None else not progress),
                dynamic_ncols=True, smoothing=0.1)
@@ -132,8 +145,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
             tally = _run_local(config, tasks, folder, schema, existing, workers, batch_size, on_progress)
     finally:
         bar.close()
-    current = {item.path for item in items}
-    # the folder holds this run's inputs only: rows of an earlier run's other inputs go, and the summary says so
+    # the folder holds this run's inputs only: rows of files gone (or, with replace, of inputs left out) go
     earlier_dropped = sum(path not in current for path in existing.sha256)
     finish_parts(folder, schema, current)
     table = read_records(out_location)
@@ -162,6 +174,20 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
     if report:
         result.report(rows=report_rows)
     return result
+
+
+def _refuse_left_out(existing: Existing, current: set[str], targets: list, out: str, replace: bool) -> None:
+    """A rerun that names fewer inputs would drop their rows: ask first. Rows of files gone from a folder
+    or shard named again are dropped without asking, as the collection itself changed."""
+    if replace:
+        return
+    named = [record_path(name) for t in targets for name in expand_braces(os.fspath(t))]
+    left_out = [path for path in existing.sha256 if path not in current
+                and not any(path.startswith(f"{name.rstrip('/')}/") for name in named)]
+    if left_out:
+        raise ScanError(f"{out} holds {plural(len(left_out), 'row')} for inputs not given this "
+                        f"time (e.g. {left_out[0]}); name them again to keep them, pass --replace to drop "
+                        "them, or choose a new --out")
 
 
 def _run_local(config: ScanConfig, tasks: Iterator[Task], folder: Folder, schema: pa.Schema, existing: Existing,

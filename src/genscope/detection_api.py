@@ -14,6 +14,7 @@ from typing import Any
 from genscope.decode import DEFAULT_MAX_PIXELS
 from genscope.engine.local import LocalEngine, worker_count
 from genscope.engine.worker import BatchStats, ScanConfig, Task
+from genscope.models.detector import ensure_model, view_side
 from genscope.models.detector_crops import Preprocess
 from genscope.sources import enumerate_inputs
 from genscope.sources.item import DEFAULT_MAX_BYTES
@@ -29,9 +30,12 @@ def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, m
     ``threshold``, ``generator`` (family → probability) and, for a file that could not be scored,
     ``error``; returns the number of inputs."""
     items, _ = enumerate_inputs(inputs, all_files=all_files)
+    if not items:
+        return 0
+    ensure_model(model)  # fetch once here, not in every worker
     options = {"model": model, "preprocess": preprocess, "n_crops": n_crops, "threads": threads}
     config = ScanConfig(signals=("detector",), signal_options={"detector": options}, max_pixels=max_pixels,
-                        max_bytes=max_bytes, timeout_s=timeout_s)
+                        max_bytes=max_bytes, timeout_s=timeout_s, min_side=view_side(model))
     order = {item.path: i for i, item in enumerate(items)}
     ready: dict[int, Detection] = {}
     printed = 0

@@ -8,9 +8,11 @@ from typing import Any
 
 import c2pa as sdk
 
+from genscope.decode import register_optional_decoders
 from genscope.signals.provenance.c2pa import build_context, load_trust_anchors
 from genscope.signals.provenance.limits import Limits
 from genscope.signals.provenance.reader import Options, read_provenance
+from genscope.sources.item import Item, ReadError, read_item
 
 FILE_LEVEL = ("io.", "image.")
 
@@ -21,21 +23,12 @@ def _context(trust_anchors_pem: str | None) -> sdk.Context:
     return build_context(trust_anchors_pem)
 
 
-def _read(source: str | os.PathLike[str], limits: Limits) -> tuple[bytes | None, dict[str, str] | None]:
+def _read(path: str, limits: Limits) -> tuple[bytes | None, dict[str, str] | None]:
+    # The scan's reader: a FIFO or device is refused before it is opened, and no read passes the limit.
     try:
-        size = os.path.getsize(source)
-        if size > limits.max_file_bytes:
-            return None, {"code": "io.too_large", "message": f"{size} bytes (limit {limits.max_file_bytes})"}
-        with open(source, "rb") as handle:
-            return handle.read(), None
-    except FileNotFoundError:
-        return None, {"code": "io.not_found", "message": "no such file"}
-    except PermissionError:
-        return None, {"code": "io.permission", "message": "permission denied"}
-    except IsADirectoryError:
-        return None, {"code": "io.is_directory", "message": "is a directory"}
-    except OSError as exc:
-        return None, {"code": "io.error", "message": exc.strerror or str(exc)}
+        return read_item(Item(path=path, file=path), limits.max_file_bytes), None
+    except ReadError as exc:
+        return None, {"code": exc.code, "message": exc.message}
 
 
 def provenance(source: str | os.PathLike[str] | bytes, *, trust_anchors: str | os.PathLike[str] | None = None,
@@ -51,6 +44,7 @@ def provenance(source: str | os.PathLike[str] | bytes, *, trust_anchors: str | o
     if watermark not in ("auto", "always"):
         raise ValueError(f"watermark must be 'auto' or 'always', not {watermark!r}")
     limits = limits or Limits()
+    register_optional_decoders()  # HEIF, as in a scan: both paths must see the same facts
     path = None if isinstance(source, bytes | bytearray) else os.fspath(source)
     data, failure = (bytes(source), None) if path is None else _read(path, limits)
     if data is None:
@@ -60,4 +54,5 @@ def provenance(source: str | os.PathLike[str] | bytes, *, trust_anchors: str | o
     options = Options(limits=limits, watermark=watermark, check_image=True)
     record = read_provenance(data, _context(load_trust_anchors(trust_anchors)), options)
     file_errors = [code for code in record["errors"] if code.startswith(FILE_LEVEL)]
-    return {"path": path, "error": file_errors[0] if file_errors else None, **record}
+    return {"path": path, "error": file_errors[0] if file_errors else None,
+            "error_message": record.pop("error_message", None), **record}

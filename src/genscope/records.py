@@ -188,6 +188,8 @@ def finish_parts(folder: Folder, schema: pa.Schema, keep_paths: set[str]) -> Non
             folder.write_table(part, conform(table.take(keep), schema))
     for stray in folder.names(prefix=".part-", suffix=".tmp"):
         folder.delete(stray)  # temp files of a run killed while writing
+    if not _parts(folder):  # zero inputs: an empty part keeps the folder a table with the columns
+        folder.write_table(f"part-{new_run_id()}-empty.parquet", schema.empty_table())
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -77,13 +77,13 @@ class DescriptorChoice:
 
 def describe(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
              windows: bool = False, keypoints: str | None = None, workers: int | None = None,
-             progress: bool | None = None) -> ScanResult:
+             progress: bool | None = None, replace: bool = False) -> ScanResult:
     """Scan ``paths`` into ``out`` with the descriptor and pHash signals, and a ``keypoints`` signal if given
     (``KEYPOINTS`` or ``QUERY_KEYPOINTS``; resumes; no report)."""
     target, options = descriptor.signal(windows)
     signals = [target, "phash", *([keypoints] if keypoints else [])]
     return scan(paths, out, signals=signals, signal_options={"descriptor": options}, workers=workers,
-                report=False, progress=progress)
+                report=False, progress=progress, replace=replace)
 
 
 def phash_lookup(*tables) -> dict[str, int]:
@@ -97,12 +97,14 @@ def phash_lookup(*tables) -> dict[str, int]:
 
 
 def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
-                kind: Kind = "auto", workers: int | None = None, progress: bool | None = None) -> DescriptorIndex:
+                kind: Kind = "auto", workers: int | None = None, progress: bool | None = None,
+                replace: bool = False) -> DescriptorIndex:
     """Records and a FAISS index of ``paths`` in ``out``. Rerun with the earlier paths plus new ones to extend
     it: only new files are embedded (the scan resumes); the index is rebuilt from all records, which is fast.
-    Paths left out of a rerun leave the index (``meta["earlier_rows_dropped"]`` counts them)."""
+    A rerun that leaves paths out is refused unless ``replace``; then they leave the index
+    (``meta["earlier_rows_dropped"]`` counts them, and files gone from a named folder)."""
     result = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
-                      workers=workers, progress=progress)
+                      workers=workers, progress=progress, replace=replace)
     found = descriptors(result.records)
     index = DescriptorIndex.build(found.vectors, found.paths, kind=kind, descriptor=found.model)
     index.meta["inputs"] = result.summary.get("inputs")
@@ -121,7 +123,8 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
               index: str | os.PathLike | None = None, threshold: float | None = None,
               k: int = replication_analysis.DEFAULT_K, group_by: str | None = None,
               descriptor: DescriptorChoice = DescriptorChoice(), workers: int | None = None,
-              progress: bool | None = None, report: bool = True) -> replication_analysis.Replication:
+              progress: bool | None = None, report: bool = True,
+              replace: bool = False) -> replication_analysis.Replication:
     """Search each generated image's nearest references and write ``out/matches.parquet``,
     ``out/summary.json`` and ``out/report.html``. Give ``reference`` paths (indexed into ``out/reference``)
     or a prebuilt ``index`` folder from :func:`build_index`."""
@@ -131,13 +134,14 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
     threshold = descriptor.threshold if threshold is None else threshold
     if index is None:
         index_dir = out / "reference"
-        idx = build_index(reference, index_dir, descriptor=descriptor, workers=workers, progress=progress)
+        idx = build_index(reference, index_dir, descriptor=descriptor, workers=workers, progress=progress,
+                          replace=replace)
     else:
         index_dir = Path(index)
         idx = DescriptorIndex.load(index_dir)
     queries = describe(generated, out / "generated", descriptor=descriptor, windows=True,
                        keypoints=QUERY_KEYPOINTS if descriptor.keypoints else None, workers=workers,
-                       progress=progress)
+                       progress=progress, replace=replace)
     found = descriptors(queries.records)
     references = read_records(index_dir) if records_folder(index_dir).kind() == "folder" else None
     keypoints = KeypointIndex.load(index_dir) if descriptor.keypoints and idx.meta.get("keypoints") else None
@@ -155,16 +159,18 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
 
 def dedup(paths: PathsArg, out: str | os.PathLike, *, threshold: float | None = None,
           descriptor: DescriptorChoice = DescriptorChoice(), exact_only: bool = False, workers: int | None = None,
-          progress: bool | None = None, report: bool = True) -> dedup_analysis.Dedup:
+          progress: bool | None = None, report: bool = True, replace: bool = False) -> dedup_analysis.Dedup:
     """Duplicate groups of ``paths``: ``out/groups.parquet``, ``out/keep.txt`` (one path per line),
     ``out/summary.json``, ``out/report.html``. ``exact_only`` skips descriptors (identical bytes only)."""
     out = Path(out)
     threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
     if exact_only:
-        records = scan(paths, out, signals=[], workers=workers, report=False, progress=progress).records
+        records = scan(paths, out, signals=[], workers=workers, report=False, progress=progress,
+                       replace=replace).records
         found = None
     else:
-        records = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress).records
+        records = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress,
+                           replace=replace).records
         found = descriptors(records)
     result = dedup_analysis.dedup(records, found, threshold=threshold)
     _write_table(result.groups, out / "groups.parquet")
@@ -178,13 +184,14 @@ def dedup(paths: PathsArg, out: str | os.PathLike, *, threshold: float | None = 
 
 def memorization(generated: PathsArg, out: str | os.PathLike, *, group_by: str = "prompt",
                  threshold: float | None = None, min_size: int = 4, descriptor: DescriptorChoice = DescriptorChoice(),
-                 workers: int | None = None, progress: bool | None = None,
-                 report: bool = True) -> memorization_analysis.Memorization:
+                 workers: int | None = None, progress: bool | None = None, report: bool = True,
+                 replace: bool = False) -> memorization_analysis.Memorization:
     """Prompts (or any ``group_by`` metadata key) whose generations are near-identical: ``out/groups.json``
     (ranked, with each group's clique), ``out/summary.json`` (with key phrases) and ``out/report.html``."""
     out = Path(out)
     threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
-    records = describe(generated, out, descriptor=descriptor, workers=workers, progress=progress).records
+    records = describe(generated, out, descriptor=descriptor, workers=workers, progress=progress,
+                       replace=replace).records
     result = memorization_analysis.memorization(descriptors(records), group_by=group_by, threshold=threshold,
                                                 min_size=min_size)
     _write_json({"groups": result.groups}, out / "groups.json")

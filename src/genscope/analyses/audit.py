@@ -102,11 +102,11 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
               seed: int = 0) -> Audit:
     notes: list[str] = []
     rows = table.num_rows
-    decoded = np.array([e is None for e in table.column("error").to_pylist()])
+    decoded = np.array([e is None for e in table.column("error").to_pylist()], dtype=bool)
     scores = detector_scores(table)
     provenance = provenance_verdicts(table)
-    proven = np.array([p == "yes" for p in provenance])
-    proven_real = np.array([p == "no" for p in provenance])
+    proven = np.array([p == "yes" for p in provenance], dtype=bool)  # bool even with zero rows
+    proven_real = np.array([p == "no" for p in provenance], dtype=bool)
     threshold = model_threshold(table, threshold)
     if np.isnan(scores).all():
         notes.append("no detector scores in these records: the share is a lower bound from provenance alone "
@@ -239,5 +239,7 @@ def impact_summary(table: pa.Table) -> dict[str, Any] | None:
 
 def default_calibration() -> Calibration | None:
     """The held-out scores shipped with the default detector, if the detector is installed."""
-    path = Path(__file__).resolve().parents[1] / "models" / "detector" / "calibration.npz"
+    from genscope.models.detector import DEFAULT_MODEL
+
+    path = DEFAULT_MODEL / "calibration.npz"
     return Calibration.load(path) if path.exists() else None

@@ -4,7 +4,10 @@ Lowering the cut removes more generated images (1 − TPR(t) of them stay) and m
 (FPR(t) of them go). With the collection's estimated generated count G (adjusted count, see
 ``quantify``) the kept set at cut t holds about G·(1 − TPR(t)) generated images among
 ``kept(t)``; the highest cut whose residual share is at or under the target keeps the most.
-Intervals come from the same bootstrap as the share: calibration counts and the collection.
+Intervals come from the same bootstrap as the share: calibration counts and the collection. The
+point estimates take each rate's posterior mean, the centre of that same bootstrap: with no missed
+generated image in the calibration the raw miss rate is 0, which would put the estimate below its
+own interval.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class CleanPlan:
     real_dropped_low: float
     real_dropped_high: float
     reachable: bool  # False: even the strictest cut misses the target
+    promised: bool  # the 95 % interval's upper bound, not only the estimate, is within the target
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -57,7 +61,7 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
             continue
         tpr = 1.0 - np.searchsorted(positives, cut, side="left") / len(positives)
         fpr = 1.0 - np.searchsorted(negatives, cut, side="left") / len(negatives)
-        residual = min(1.0, share * n * (1 - tpr) / kept)  # the generated left can't outnumber the kept
+        residual = min(1.0, share * n * _posterior_mean(1 - tpr, len(positives)) / kept)  # never above the kept
         if chosen is None or residual < chosen[4]:
             chosen = (cut, kept, tpr, fpr, residual)
         if residual <= target:
@@ -67,10 +71,16 @@ def plan_clean(scores: np.ndarray, proven: np.ndarray, calibration: Calibration,
     fpr_b = jeffreys(rng, fpr, calibration.negatives, draws)
     residual_b = np.minimum(1.0, share_b * n * (1 - tpr_b) / max(kept, 1))
     real_b = (1 - share_b) * n * fpr_b
+    high = float(np.percentile(residual_b, 97.5))
     return CleanPlan(
         cut=float(cut), target=target, kept=kept, dropped_proven=int(proven.sum()), dropped_by_score=n - kept,
         unassessed=int((~proven & np.isnan(scores)).sum()),
-        residual_share=float(residual), residual_low=float(np.percentile(residual_b, 2.5)),
-        residual_high=float(np.percentile(residual_b, 97.5)),
-        real_dropped=float((1 - share) * n * fpr), real_dropped_low=float(np.percentile(real_b, 2.5)),
-        real_dropped_high=float(np.percentile(real_b, 97.5)), reachable=bool(residual <= target))
+        residual_share=float(residual), residual_low=float(np.percentile(residual_b, 2.5)), residual_high=high,
+        real_dropped=float((1 - share) * n * _posterior_mean(fpr, len(negatives))),
+        real_dropped_low=float(np.percentile(real_b, 2.5)), real_dropped_high=float(np.percentile(real_b, 97.5)),
+        reachable=bool(residual <= target), promised=bool(high <= target))
+
+
+def _posterior_mean(rate: float, n: int) -> float:
+    """The mean of the Jeffreys posterior that ``jeffreys`` draws from: never exactly 0 or 1."""
+    return (rate * n + 0.5) / (n + 1)

@@ -7,9 +7,11 @@ Each command is a module with ``register(subparsers)`` that sets ``func=run``. E
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
+from typing import Any, NoReturn
 
 from genscope import __version__
 
@@ -26,6 +28,8 @@ COMMANDS = [
     "genscope.cli.clean",
     "genscope.cli.train_detector",
     "genscope.cli.eval_detector",
+    "genscope.cli.models",
+    "genscope.cli.data",
 ]
 
 
@@ -33,9 +37,47 @@ class UsageError(Exception):
     """Bad arguments: reported as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genscope", description="Audit image collections for AI-generated "
-                                     "content: detection, provenance, replication, dataset impact.")
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Help that ends each option with its default, unless the text already names one or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (action.default in (None, False, argparse.SUPPRESS) or not action.option_strings
+                or "default" in text.lower()):
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line: its usage block buries the line that matters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+    def check_options(self, args: list[str]) -> None:
+        """Name an unknown ``--option`` first: argparse would report a missing required one instead."""
+        known = [o for o in self._option_string_actions if o.startswith("--")]
+        commands = {name: parser for action in self._actions if isinstance(action, argparse._SubParsersAction)
+                    for name, parser in action.choices.items()}
+        for at, token in enumerate(args):
+            if token == "--":
+                return
+            if token in commands:  # the rest belongs to the (sub)command
+                commands[token].check_options(args[at + 1:])
+                return
+            name = token.split("=", 1)[0]
+            if name.startswith("--") and not any(option.startswith(name) for option in known):
+                close = difflib.get_close_matches(name, known, n=1)
+                self.error(f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else ""))
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="genscope", description="Audit image collections for AI-generated "
+                    "content: detection, provenance, replication, dataset impact.")
     parser.add_argument("--version", action="version", version=f"genscope {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
@@ -45,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser.check_options(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from genscope.text import plural
+
 HELP = "estimate the generated share (with a 95% interval), its diversity, and shortcut facts"
 
 
@@ -52,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     line = (f"generated share {100 * share['estimate']:.1f}% (95% interval {100 * share['low']:.1f}–"
             f"{100 * share['high']:.1f}%)" if "estimate" in share
             else f"generated share ≥ {100 * share['lower_bound']:.1f}% (provenance only)")
-    print(f"{line} over {share['rows']} images → {out}", file=sys.stderr)
+    print(f"{line} over {plural(share['rows'], 'image')} → {out}", file=sys.stderr)
     return 0
 

@@ -7,17 +7,23 @@ import json
 import sys
 from pathlib import Path
 
+from genscope.text import plural
+
 HELP = "write a keep-list whose estimated generated share is at most a target"
 
 
 def fraction(text: str) -> float:
-    """``1%`` or ``0.01``."""
+    """``1%`` or ``0.01``; a bare ``1`` (one percent or all of it?) is refused with a hint."""
+    percent = text.endswith("%")
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        value = float(text[:-1]) / 100 if percent else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a share like 1% or 0.01: {text!r}") from None
+    if not percent and value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is ambiguous: write {text}% for {text} percent, or a fraction "
+                                         f"below 1 such as {float(text) / 100:g}")
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 100%: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be at least 0% and below 100%: {text!r}")
     return value
 
 
@@ -28,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "the smallest estimated residual).")
     parser.add_argument("records", metavar="RECORDS_OR_SCAN_DIR")
     parser.add_argument("--max-generated", type=fraction, required=True, metavar="SHARE",
-                        help="target for the kept set, e.g. 1%%")
+                        help="target for the kept set: a percentage (1%%) or a fraction (0.01)")
     parser.add_argument("--out", required=True, metavar="KEEP.csv|KEEP.parquet",
                         help="the kept rows with the records' columns (CSV leaves out nested and binary columns: "
                              "vectors, maps, keypoint codes; Parquet keeps them all)")
@@ -54,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     duplicates = 0
     if args.drop_duplicates:
         copies = duplicate_copies(args.drop_duplicates)
-        unique = np.array([path not in copies for path in table.column("path").to_pylist()])
+        unique = np.array([path not in copies for path in table.column("path").to_pylist()], dtype=bool)
         duplicates = int((~unique).sum())
         table = table.filter(pa.array(unique))
     if SCORE not in table.column_names:
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if calibration is None:
         raise UsageError("no calibration: the detector's held-out scores are missing; pass --calibration")
     scores = detector_scores(table)
-    proven = np.array([p == "yes" for p in provenance_verdicts(table)])
+    proven = np.array([p == "yes" for p in provenance_verdicts(table)], dtype=bool)  # bool with zero rows too
     plan = plan_clean(scores, proven, calibration, model_threshold(table, args.threshold), args.max_generated)
     keep = ~proven & ~np.isnan(scores) & (scores < plan.cut)
     kept = table.filter(pa.array(keep))
@@ -74,14 +80,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         pacsv.write_csv(kept.select(csv_columns(kept.schema)), out)
     print(json.dumps(plan.as_dict() | {"dropped_as_duplicates": duplicates}))
-    verdict = "meets" if plan.reachable else "CANNOT meet"
-    dropped_copies = f", {duplicates} duplicate copies dropped first" if args.drop_duplicates else ""
+    dropped_copies = (f", {plural(duplicates, 'duplicate copy', 'duplicate copies')} dropped first"
+                      if args.drop_duplicates else "")
+    real = round(plan.real_dropped)
     print(f"kept {plan.kept} of {table.num_rows + duplicates}{dropped_copies}: estimated generated share "
           f"{100 * plan.residual_share:.2f}% "
-          f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {verdict} the "
-          f"{100 * args.max_generated:g}% target; about {plan.real_dropped:.0f} real images dropped "
-          f"({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) → {out}", file=sys.stderr)
+          f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {_verdict(plan)}; about "
+          f"{plural(real, 'real image')} dropped ({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) "
+          f"→ {out}", file=sys.stderr)
     return 0 if plan.reachable else 1
+
+
+def _verdict(plan) -> str:
+    """Meeting a target is a claim about the interval, not only the estimate."""
+    target = f"{100 * plan.target:g}% target"
+    if plan.promised:
+        return f"meets the {target}"
+    if plan.reachable:
+        return (f"the estimate is within the {target} but the interval is not: it can promise at most "
+                f"{100 * plan.residual_high:.2f}%")
+    return f"CANNOT meet the {target}"
 
 
 def csv_columns(schema) -> list[str]:

@@ -11,7 +11,8 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import cosine, library_call
+from genscope.cli.options import add_replace_argument, cosine, library_call, no_inputs_note
+from genscope.text import plural
 
 HELP = "find duplicate and near-duplicate images"
 
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exact-only", action="store_true", help="identical bytes only (no descriptors)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_descriptor_arguments(parser)
+    add_replace_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -36,9 +38,11 @@ def run(args: argparse.Namespace) -> int:
     limit_search_threads(args)
     result = library_call(dedup, args.paths, args.out, threshold=args.threshold, descriptor=descriptor_choice(args),
                    exact_only=args.exact_only, workers=args.workers, progress=progress(args),
-                   report=not args.no_report)
-    if not args.quiet:
-        s = result.summary
-        print(f"{s['groups']} duplicate groups ({s['images_in_groups']} images); keep {s['keep']} of "
-              f"{s['decoded']} → {args.out}", file=sys.stderr)
+                   report=not args.no_report, replace=args.replace)
+    s = result.summary
+    if not s["inputs"]:  # even with --quiet, as for scan
+        print(no_inputs_note("dedup", args.paths) + f"; empty results → {args.out}", file=sys.stderr)
+    elif not args.quiet:
+        print(f"{plural(s['groups'], 'duplicate group')} ({plural(s['images_in_groups'], 'image')}); keep "
+              f"{s['keep']} of {s['decoded']} → {args.out}", file=sys.stderr)
     return 0

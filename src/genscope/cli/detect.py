@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from genscope.cli.options import byte_size, library_call, positive_int
+from genscope.cli.options import byte_size, library_call, no_inputs_note, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,10 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="PATH",
                    help="image files, folders (searched recursively), path lists, manifests, .tar shards, URIs")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (default: a table)")
-    p.add_argument("--model", default=None, help="model directory (default: the shipped weights)")
+    p.add_argument("--model", default=None,
+                   help="clip (default: CLIP probe, best on unseen generators), fast, or a model directory")
+    p.add_argument("--fast", action="store_true", help="the fast model (~4x faster, weaker on recent generators)")
     p.add_argument("--preprocess", choices=("crop", "resize"), default="crop",
-                   help="native-resolution windows (default) or one global resize")
-    p.add_argument("--crops", type=positive_int, default=None, help="windows per image (default: the model's)")
+                   help="fast model: native-resolution windows (default) or one global resize")
+    p.add_argument("--crops", type=positive_int, default=None,
+                   help="views (clip) or windows (fast) per image (default: the model's)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes scoring in parallel (default: one per core)")
     p.add_argument("--threads", type=positive_int, default=1,
@@ -37,18 +40,25 @@ def _line(res: dict) -> str:
     path = res["path"]
     if res.get("error"):
         return f"{path}\terror\t{res['error']}"
+    if res["verdict"] != "generated":  # a family is a guess about how an image was generated: only for those
+        return f"{path}\t{res['ai_score']:.3f}\t{res['verdict']}\t-"
     family = max(res["generator"].items(), key=lambda kv: kv[1], default=("-", 0.0))
     return f"{path}\t{res['ai_score']:.3f}\t{res['verdict']}\t{family[0]} ({family[1]:.2f})"
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.cli import UsageError
     from genscope.detection_api import detect_files
 
     def show(res: dict) -> None:
         print(json.dumps(res) if args.jsonl else _line(res))
         sys.stdout.flush()  # print as we go on large folders
 
-    library_call(detect_files, args.inputs, show, model=args.model, preprocess=args.preprocess,
-                 n_crops=args.crops, workers=args.workers, threads=args.threads, timeout_s=args.timeout,
-                 max_pixels=args.max_pixels, max_bytes=args.max_bytes)
+    if args.fast and args.model not in (None, "fast"):
+        raise UsageError("--fast and --model name two different models; give one")
+    count = library_call(detect_files, args.inputs, show, model="fast" if args.fast else args.model,
+                         preprocess=args.preprocess, n_crops=args.crops, workers=args.workers, threads=args.threads,
+                         timeout_s=args.timeout, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
+    if not count:
+        print(no_inputs_note("detect", args.inputs), file=sys.stderr)
     return 0  # per-file errors are lines of output, not a failed job

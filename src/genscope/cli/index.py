@@ -12,7 +12,8 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import earlier_rows_note, library_call
+from genscope.cli.options import add_replace_argument, earlier_rows_note, library_call
+from genscope.text import plural
 
 HELP = "embed reference images and save a copy-search index (rerun with the same paths plus new ones to extend it)"
 
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="exact (flat) by default; approximate IVF/PQ above 2M vectors")
     add_descriptor_arguments(parser)
     add_keypoint_argument(parser)
+    add_replace_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -33,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
     limit_search_threads(args)
     index = library_call(build_index, args.paths, args.out, descriptor=descriptor_choice(args), kind=args.kind,
-                  workers=args.workers, progress=progress(args))
+                  workers=args.workers, progress=progress(args), replace=args.replace)
     if not args.quiet:
-        print(f"indexed {index.meta['count']} images ({index.meta['factory']}) → {args.out}", file=sys.stderr)
-    if index.meta["earlier_rows_dropped"]:
+        print(f"indexed {plural(index.meta['count'], 'image')} ({index.meta['factory']}) → {args.out}", file=sys.stderr)
+    if index.meta["earlier_rows_dropped"] and not args.replace:
         print(earlier_rows_note(index.meta["earlier_rows_dropped"], args.out), file=sys.stderr)
     return 0
 

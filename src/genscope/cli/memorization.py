@@ -11,7 +11,8 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import cosine, library_call, positive_int
+from genscope.cli.options import add_replace_argument, cosine, library_call, positive_int
+from genscope.text import plural
 
 HELP = "find prompts whose generations come out near-identical (memorization)"
 
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-size", type=positive_int, default=4, help="smallest group scored (default 4)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_descriptor_arguments(parser)
+    add_replace_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -37,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
     limit_search_threads(args)
     result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,
                           min_size=args.min_size, descriptor=descriptor_choice(args), workers=args.workers,
-                          progress=progress(args), report=not args.no_report)
+                          progress=progress(args), report=not args.no_report, replace=args.replace)
     s = result.summary
     if not args.quiet:
-        print(f"{s['groups_flagged']} of {s['groups_scored']} groups flagged as memorized ({s['groups']} groups by "
-              f"{args.group_by!r}, {s['groups_scored']} with at least {args.min_size} images; "
-              f"{s['images_with_group']} of {s['images']} images have a {args.group_by!r}) → {args.out}",
-              file=sys.stderr)
+        have = "has" if s["images_with_group"] == 1 else "have"
+        print(f"{s['groups_flagged']} of {plural(s['groups_scored'], 'group')} flagged as memorized "
+              f"({plural(s['groups'], 'group')} by {args.group_by!r}, {s['groups_scored']} with at least "
+              f"{plural(args.min_size, 'image')}; {s['images_with_group']} of {plural(s['images'], 'image')} {have} "
+              f"a {args.group_by!r}) → {args.out}", file=sys.stderr)
     if not s["images_with_group"] and s["images"]:  # even with --quiet: the run measured nothing
         print(f"note: no image has a {args.group_by!r} value; groups come from a manifest column, a WebDataset "
               ".json field, or the .txt caption for 'prompt'/'caption'", file=sys.stderr)

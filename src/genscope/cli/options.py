@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from genscope.text import plural
+
 T = TypeVar("T")
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -80,6 +82,17 @@ def collect_signal_options(pairs: list[tuple[str, str, Any]] | None) -> dict[str
 
 
 def earlier_rows_note(count: int, out: object) -> str:
-    """The line a scan-based command prints when a rerun dropped rows of inputs not given again."""
-    return (f"note: {count} rows of an earlier run in {out} were for inputs not given this time and are no longer "
-            "in the records; give the earlier inputs too to keep them")
+    """The line a scan-based command prints when a rerun dropped rows of files no longer among its inputs."""
+    return (f"note: dropped {plural(count, 'row')} of an earlier run in {out} for files no longer found under the "
+            "inputs (deleted or moved)")
+
+
+def no_inputs_note(command: str, paths: list[str], hint: str = "") -> str:
+    """The one line a command prints when its inputs hold no image at all."""
+    return (f"genscope {command}: no images found in {', '.join(paths)} (folders are searched for image "
+            f"extensions and .tar shards{hint})")
+
+
+def add_replace_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replace", action="store_true",
+                        help="when --out holds rows of inputs not given this time, drop them instead of refusing")

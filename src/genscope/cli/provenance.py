@@ -26,6 +26,8 @@ def _text(record: dict[str, Any]) -> str:
     lines = [f"{record.get('path') or '-'}: ai={record['ai']}"]
     if record.get("error"):
         lines[0] += f"  error={record['error']}"
+        if record.get("error_message"):
+            lines[0] += f" ({record['error_message']})"
     lines += [f"  - {reason}" for reason in record.get("reasons") or []]
     other = [code for code in record.get("errors") or [] if code != record.get("error")]
     if other:

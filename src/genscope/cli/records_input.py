@@ -22,6 +22,9 @@ def load_records(target: str) -> tuple[pa.Table, dict[str, Any]]:
     path = Path(target)
     if not path.exists():
         raise UsageError(f"no such file or folder: {target}")
+    if not _holds_records(path):
+        raise UsageError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
+                         "give SCAN_DIR")
     try:
         table = read_records(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -32,6 +35,15 @@ def load_records(target: str) -> tuple[pa.Table, dict[str, Any]]:
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     return table, overview(table) | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named",
                                                                              "genscope_version")}
+
+
+def _holds_records(path: Path) -> bool:
+    """A scan folder, a records folder or a Parquet file; not a folder of images."""
+    from genscope.records import RECORDS_NAME
+
+    if path.is_file():
+        return path.suffix.lower() in (".parquet", ".pq")
+    return (path / RECORDS_NAME).is_dir() or any(path.glob("*.parquet"))
 
 
 def load_calibration(path: str | None) -> Calibration | None:

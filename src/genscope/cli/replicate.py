@@ -12,14 +12,15 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import cosine, library_call, positive_int
+from genscope.cli.options import add_replace_argument, cosine, library_call, positive_int
+from genscope.text import plural
 
 HELP = "find generated images that copy reference (training) images"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("replicate", help=HELP, description=HELP + ": matches.parquet, summary.json "
-                                   "(replication rate with a 95%% CI) and report.html in --out.")
+                                   "(replication rate with a 95% CI) and report.html in --out.")
     parser.add_argument("--generated", nargs="+", required=True, metavar="PATH", help="generated images")
     parser.add_argument("--reference", nargs="+", metavar="PATH", help="reference images (or use --index)")
     parser.add_argument("--index", metavar="IDX", help="a folder made by `genscope index`")
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_descriptor_arguments(parser)
     add_keypoint_argument(parser)
+    add_replace_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -44,11 +46,12 @@ def run(args: argparse.Namespace) -> int:
     limit_search_threads(args)
     result = library_call(replicate, args.generated, args.out, reference=args.reference, index=args.index,
                    threshold=args.threshold, k=args.k, group_by=args.group_by, descriptor=descriptor_choice(args),
-                   workers=args.workers, progress=progress(args), report=not args.no_report)
+                   workers=args.workers, progress=progress(args), report=not args.no_report, replace=args.replace)
     if not args.quiet:
         s = result.summary
         rate = s["replication_rate"]
-        print(f"{s['replicated']} of {s['generated_with_descriptor']} generated images replicate a reference "
+        verb = "replicates" if s["replicated"] == 1 else "replicate"
+        print(f"{s['replicated']} of {plural(s['generated_with_descriptor'], 'generated image')} {verb} a reference "
               f"({'–' if rate is None else f'{100 * rate:.2f}%'} at similarity > {s['threshold']}) → {args.out}",
               file=sys.stderr)
     return 0

@@ -25,6 +25,7 @@ class ScanConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout_s: float = 60.0  # per file; enforced by the engine, which can kill a stuck worker
+    min_side: int | None = None  # every signal needs only this many pixels: JPEGs decode at reduced scale
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Processor:
         if task.expected_sha256 == sha and task.only == ():
             return {"path": item.path, UNCHANGED: True}, None, None
         started = time.perf_counter()
-        decoded = decode(data, self.config.max_pixels)
+        decoded = decode(data, self.config.max_pixels, self.config.min_side)
         stats.decode_ms += (time.perf_counter() - started) * 1000.0
         row |= {"format": decoded.format, "width": decoded.width, "height": decoded.height,
                 "mode": decoded.mode, "frames": decoded.frames}

@@ -1,21 +1,28 @@
-"""The shipped real-vs-generated detector: ONNX Runtime + NumPy + Pillow, offline.
+"""The shipped real-vs-generated detectors: ONNX Runtime + NumPy + Pillow, offline.
 
-    det = Detector.load()                      # shipped weights (models/detector/)
+    det = Detector.load()                      # the default model ("clip"); Detector.load("fast") for the small one
     det.predict(["a.jpg", pil_image])          # → [{"ai_score", "verdict", "threshold", "generator"}, ...]
+
+Two models share this class, the heads and the calibration; they differ in what the features are:
+
+- ``clip`` (default, ``models/detector_clip/``): a linear probe on the 512-d embedding of the CLIP ViT-B/16
+  image tower (int8 ONNX fetched once by ``genscope models fetch``), seen as CLIP sees images (shortest side
+  224, centre crop). It generalises to generators it never saw (see MODEL_CARD.md); ~20 images/s here.
+- ``fast`` (``models/detector/``): EfficientNet-Lite0 statistics + residual cues on native-resolution
+  192 px windows (``detector_crops``); ~90 images/s, but weaker on recent generators.
 
 ``ai_score`` is a calibrated probability that the image is generated (Platt scaling fitted on
 group-aware out-of-fold predictions). ``verdict`` is ``"generated"`` when ``ai_score >= hi``,
 ``"real"`` when ``ai_score < lo``, ``"uncertain"`` in between, with ``(lo, hi)`` = ``uncertain`` in
-``config.json`` (0.3, 0.7 shipped); ``threshold`` (0.5) is the single cut used for accuracy/F1 figures.
-``generator`` maps each family the model knows to a probability *given that the image is generated*.
-Windows and the small-image policy are described in ``detector_crops``.
+``config.json``; ``threshold`` is the single cut used for accuracy/F1 figures. ``generator`` maps each
+family the model knows to a probability *given that the image is generated*.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +30,22 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from genscope.models.detector_crops import CROP, Preprocess, image_windows, pad_to_crop, require_min_side
+from genscope.models.detector_crops import (
+    BLANK_TEXTURE,
+    CROP,
+    BlankWindows,
+    Preprocess,
+    image_windows,
+    pad_to_crop,
+    require_min_side,
+    texture,
+)
 from genscope.models.detector_features import FeatureExtractor
 from genscope.models.detector_head import Head
 
-DEFAULT_MODEL = Path(__file__).with_name("detector")
+MODELS = {"clip": Path(__file__).with_name("detector_clip"), "fast": Path(__file__).with_name("detector")}
+DEFAULT = "clip"
+DEFAULT_MODEL = MODELS[DEFAULT]
 ImageInput = str | Path | Image.Image
 
 
@@ -47,23 +65,43 @@ def verdict(score: float, band: tuple[float, float]) -> str:
     return "real" if score < lo else "uncertain"
 
 
+def model_dir(model: str | Path | None) -> Path:
+    """A model directory from a name in ``MODELS`` (``None`` = the default) or a path holding ``config.json``."""
+    if model is None or str(model) in MODELS:
+        return MODELS[str(model or DEFAULT)]
+    path = Path(model)
+    if not (path / "config.json").is_file():
+        raise ValueError(f"{model}: neither a model name ({', '.join(MODELS)}) nor a model directory with config.json")
+    return path
+
+
 @dataclass
 class Detector:
-    extractor: FeatureExtractor
+    extractor: Callable[[np.ndarray], np.ndarray]  # views (n, S, S, 3) uint8 → features (n, D)
     head: Head
     config: dict[str, Any]
     path: Path
 
     @classmethod
-    def load(cls, path: str | Path | None = None, threads: int | None = None) -> Detector:
-        """Load a model directory (``backbone.onnx``, ``head.npz``, ``config.json``); ``None`` = shipped.
-        ``threads`` = ONNX Runtime intra-op threads (default: all cores available to this process)."""
-        path = Path(path) if path else DEFAULT_MODEL
+    def load(cls, model: str | Path | None = None, threads: int | None = None) -> Detector:
+        """Load a model by name (``clip``, ``fast``; ``None`` = ``clip``) or directory (``head.npz``,
+        ``config.json`` and the backbone it names). ``threads`` = ONNX Runtime intra-op threads (default: all
+        cores available to this process). A missing CLIP tower is fetched once, or ``ModelNotAvailable``."""
+        path = model_dir(model)
         config = json.loads((path / "config.json").read_text())
-        if config.get("crop") != CROP:
-            raise ValueError(f"{path}: model trained with {config.get('crop')} px windows, code uses {CROP}")
-        extractor = FeatureExtractor(path / "backbone.onnx", threads)
+        if config.get("kind", "windows") == "clip":
+            from genscope.models.clip_probe.encoder import ClipEncoder
+
+            extractor: Callable[[np.ndarray], np.ndarray] = ClipEncoder(encoder_file(path, config), threads)
+        else:
+            if config.get("crop") != CROP:
+                raise ValueError(f"{path}: model trained with {config.get('crop')} px windows, code uses {CROP}")
+            extractor = FeatureExtractor(path / "backbone.onnx", threads)
         return cls(extractor, Head.load(path / "head.npz"), config, path)
+
+    @property
+    def kind(self) -> str:
+        return str(self.config.get("kind", "windows"))
 
     @property
     def threshold(self) -> float:
@@ -80,7 +118,18 @@ class Detector:
 
     def windows(self, image: Image.Image, preprocess: Preprocess = "crop",
                 n_crops: int | None = None) -> np.ndarray:
-        return image_windows(image, n_crops or int(self.config["n_crops"]), preprocess)
+        """The uint8 views the model scores for one RGB image (``preprocess`` applies to the fast model)."""
+        n = n_crops or int(self.config["n_crops"])
+        if self.kind != "clip":
+            return image_windows(image, n, preprocess)
+        from genscope.models.clip_probe.encoder import clip_views
+
+        require_min_side(image)
+        views = clip_views(image, n)
+        if not any(texture(v) >= BLANK_TEXTURE for v in views):
+            raise BlankWindows(f"this {image.width}x{image.height} image is flat (blank or a plain background): "
+                               "nothing to judge")
+        return views
 
     def score_windows(self, per_image: Sequence[np.ndarray]) -> list[dict[str, Any]]:
         """Results for images given as their stacked windows; one backbone call per batch of windows."""
@@ -125,6 +174,33 @@ class Detector:
         return out
 
     def explain(self, image: ImageInput) -> np.ndarray:
+        """Heat map in [0, 1], shaped like the image (H, W): where the evidence for "generated" lies.
+        Grad-CAM for the fast model; occlusion sensitivity for the CLIP probe (ONNX has no gradients)."""
+        img = open_rgb(image)
+        require_min_side(img)
+        return self._explain_occlusion(img) if self.kind == "clip" else self._explain_gradcam(img)
+
+    def _explain_occlusion(self, img: Image.Image) -> np.ndarray:
+        from genscope.models.clip_probe.encoder import SIDE, clip_views
+        from genscope.models.detector_crops import window_origins
+        from genscope.models.occlusion import occlusion_map
+
+        # the views tile the shortest-side-224 image along its long axis, so the whole image is explained
+        scale = SIDE / min(img.size)
+        nw, nh = max(SIDE, round(img.width * scale)), max(SIDE, round(img.height * scale))
+        views = clip_views(img, 3)
+        heat, hits = np.zeros((nh, nw)), np.zeros((nh, nw))
+        def logits(v: np.ndarray) -> np.ndarray:
+            return self.head.window_logits(self.extractor(v))
+
+        for view, (x0, y0) in zip(views, window_origins(nw, nh, len(views), SIDE), strict=True):
+            heat[y0:y0 + SIDE, x0:x0 + SIDE] += occlusion_map(view, logits)
+            hits[y0:y0 + SIDE, x0:x0 + SIDE] += 1
+        heat = heat / np.maximum(hits, 1)
+        heat = np.asarray(Image.fromarray(heat.astype(np.float32)).resize(img.size, Image.Resampling.BILINEAR))
+        return heat / heat.max() if heat.max() > 0 else np.zeros_like(heat)
+
+    def _explain_gradcam(self, img: Image.Image) -> np.ndarray:
         """Grad-CAM heat map in [0, 1], shaped like the image (H, W).
 
         Target: the last pooled stage (block 14, 192 channels, stride 32). The head is linear in the
@@ -132,8 +208,6 @@ class Detector:
         channel's weight / positions; its spatial mean (Grad-CAM's channel weight) is exact here without
         backprop. (The std-pooled terms average to zero gradient; earlier stages and residual cues are not
         attributed.) The image is tiled with windows at native resolution; overlaps are averaged."""
-        img = open_rgb(image)
-        require_min_side(img)
         arr = pad_to_crop(np.asarray(img))
         h, w = arr.shape[:2]
         xs = np.unique(np.linspace(0, w - CROP, max(1, -(-w // CROP))).round().astype(int))
@@ -155,6 +229,36 @@ class Detector:
         top, left = (h - img.height) // 2, (w - img.width) // 2  # padding is centred
         heat = heat[top:top + img.height, left:left + img.width]
         return heat / heat.max() if heat.max() > 0 else heat
+
+
+def view_side(model: str | Path | None = None) -> int | None:
+    """Pixels the model needs on an image's shorter side (CLIP: its 224 px view), or None: native resolution."""
+    config = json.loads((model_dir(model) / "config.json").read_text())
+    if config.get("kind") != "clip":
+        return None
+    from genscope.models.clip_probe.encoder import SIDE
+
+    return SIDE
+
+
+def ensure_model(model: str | Path | None = None) -> Path:
+    """The model's directory, after fetching what it needs (the CLIP tower) and checking it is there; raises
+    ``ValueError`` for an unknown model and ``ModelNotAvailable`` when the tower cannot be had."""
+    path = model_dir(model)
+    config = json.loads((path / "config.json").read_text())
+    if config.get("kind") == "clip":
+        encoder_file(path, config)
+    return path
+
+
+def encoder_file(path: Path, config: dict[str, Any]) -> Path:
+    """The CLIP tower a model names: a file inside its directory (tests, custom towers) or a registry entry."""
+    local = path / config["encoder"]
+    if local.is_file():
+        return local
+    from genscope.models.registry import model_file
+
+    return model_file(config["encoder"])
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:

@@ -66,3 +66,26 @@ class Signal(Protocol):
     needs_image: ClassVar[bool]
 
     def compute(self, batch: list[Sample]) -> list[dict[str, Any] | SignalError]: ...
+
+
+def signal_version(cls: type, options: dict[str, Any] | None = None) -> str:
+    """The version a signal's rows carry under ``options``: a signal whose output depends on an option (the
+    detector's model) defines ``version_for(options)``, so a rerun with another option recomputes, not resumes."""
+    version_for = getattr(cls, "version_for", None)
+    return str(version_for(options or {})) if version_for else str(cls.version)
+
+
+def prepare_signals(classes: list[type], options: dict[str, dict[str, Any]]) -> None:
+    """Run each signal's optional ``prepare(options)`` once in the driver, before workers start: a model that
+    must be fetched is fetched once, with one message, instead of by every worker at the same time."""
+    for cls in classes:
+        prepare = getattr(cls, "prepare", None)
+        if prepare:
+            prepare(options.get(cls.name) or {})
+
+
+def decode_side(classes: list[type], options: dict[str, dict[str, Any]]) -> int | None:
+    """The smallest decode that serves every signal of a run: a signal that needs only ``image_side(options)``
+    pixels on the shorter side says so; one that does not define it needs the full image (the default)."""
+    sides = [getattr(cls, "image_side", lambda _o: None)(options.get(cls.name) or {}) for cls in classes]
+    return None if not sides or None in sides else max(sides)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
-from genscope.models.detector import Detector
+from genscope.models.detector import DEFAULT, Detector, ensure_model, view_side
 from genscope.models.detector_crops import CannotJudge, Preprocess
 from genscope.signals.base import Sample, SignalError
 
@@ -16,13 +17,13 @@ class DetectorSignal:
     """Calibrated ``ai_score`` (1 = generated), verdict with an uncertain band, the generator families'
     probabilities given generated (``generator``) and the most likely one (``family``).
 
-    Options: ``model`` (model directory, ``None`` = shipped), ``threads`` (ONNX Runtime threads; 1 by
+    Options: ``model`` (``clip``, the default; ``fast``; or a model directory), ``threads`` (ONNX Runtime threads; 1 by
     default because the engine already runs one worker per core), ``preprocess`` (``crop``/``resize``),
     ``n_crops`` (windows per image, ``None`` = the model's default).
     """
 
     name: ClassVar[str] = "detector"
-    version: ClassVar[str] = "3"  # bump with every retrained model: a scan then rescores, not resumes
+    version: ClassVar[str] = "4"  # bump with every retrained model: a scan then rescores, not resumes
     schema: ClassVar[pa.Schema] = pa.schema([
         pa.field("ai_score", pa.float32()),
         pa.field("verdict", pa.string()),
@@ -34,8 +35,26 @@ class DetectorSignal:
     needs_image: ClassVar[bool] = True
     report_columns: ClassVar[tuple[str, ...]] = ("ai_score", "verdict", "family")
 
+    @classmethod
+    def version_for(cls, options: dict[str, Any]) -> str:
+        """Rows scored by another model than the default carry its name, so switching models rescores."""
+        model = options.get("model")
+        return cls.version if model in (None, DEFAULT) else f"{cls.version}+{Path(str(model)).name}"
+
+    @classmethod
+    def image_side(cls, options: dict[str, Any]) -> int | None:
+        """The CLIP probe sees a 224 px view, so a JPEG may decode at a reduced scale; the fast model reads
+        native-resolution pixels and needs the full image."""
+        return view_side(options.get("model"))
+
+    @classmethod
+    def prepare(cls, options: dict[str, Any]) -> None:
+        """Fetch the CLIP tower once (first use) and fail fast on a model that cannot load."""
+        ensure_model(options.get("model"))
+
     def __init__(self, model: str | None = None, threads: int = 1, preprocess: Preprocess = "crop",
                  n_crops: int | None = None) -> None:
+        self.version = self.version_for({"model": model})
         self.detector = Detector.load(model, threads=threads)
         self.preprocess = preprocess
         self.n_crops = n_crops

@@ -25,6 +25,9 @@ class SourceError(ValueError):
 def expand(target: str, *, all_files: bool = False) -> Iterator[Item]:
     """Items for one command-line target: a folder, an image, a list, a manifest or a shard,
     on the local disk or in an object store; ``{00000..00099}`` brace ranges name several."""
+    if target.lower().startswith(("http://", "https://")):
+        raise SourceError(f"{target}: HTTP(S) URLs are not inputs; download the images first (img2dataset does it "
+                          "in bulk) and scan the folder or shards, or use s3:// or gs:// URIs")
     if not Path(target).exists():
         names = expand_braces(target)
         if len(names) > 1 or is_uri(target):

@@ -14,7 +14,11 @@ FAMILIES = {
     "kolors": "kolors", "kandinsky3": "kandinsky",
     "dalle2": "dalle", "midjourney_unspecified": "midjourney",
     "stable_diffusion_unspecified": "stable_diffusion_other",
-    **{g: "gan" for g in ("biggan", "cyclegan", "pix2pix", "progan", "stylegan", "realgan")},
+    **{g: "gan" for g in ("biggan", "cyclegan", "pix2pix", "progan", "stylegan", "realgan", "stylegan2",
+                          "stylegan2-ada", "stylegan|msg-stylegan")},
+    "gemini-2.5-flash-image|nano-banana-pro": "gemini", "gpt-4o|gpt-image-1": "gpt_image", "flux1-dev": "flow_dit",
+    # sources that do not name one generator: no family label (the binary head still learns from them)
+    "many (file name)": "", "unspecified": "",
     **{g: "flow_dit" for g in ("flux1_dev", "flux1_schnell", "flux2_dev", "sd3_medium", "sd35_large",
                                "hidream_i1_dev", "chroma", "auraflow_0.2", "lumina2", "hunyuan_dit_1.2",
                                "cosmos_predict2_2b", "qwen_image", "z_image_turbo")},
@@ -29,6 +33,7 @@ class Row:
     split: str
     generator: str
     group: str
+    content: str = ""  # e.g. ``face``: a kind of picture whose share training evens out across labels
 
     @property
     def family(self) -> str:
@@ -50,14 +55,20 @@ def read_rows(data: str | Path) -> list[Row]:
             rows.append(Row(path=path if path.is_absolute() else manifest.parent / path,
                             label=int(label in ("generated", "1")),
                             source=r.get("source") or "unknown", generator=r.get("generator") or "",
-                            group=r.get("group") or r["path"], split=r.get("split") or _hash_split(r)))
+                            group=r.get("group") or r["path"], split=r.get("split") or _hash_split(r),
+                            content=(r.get("content") or "").strip()))
     return rows
 
 
-def _hash_split(r: dict) -> str:
-    """Deterministic 70/30 split by group for manifests without a split column."""
-    key = f"{r.get('source', '')}:{r.get('group') or r['path']}"
+def group_split(source: str, group: str) -> str:
+    """Deterministic 70/30 split by ``source:group`` (the shared set's rule), so a group sits on one side."""
+    key = f"{source}:{group}"
     return "val" if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < 30 else "train"
+
+
+def _hash_split(r: dict) -> str:
+    """The split of a manifest row without a split column."""
+    return group_split(r.get("source", ""), r.get("group") or r["path"])
 
 
 def group_folds(groups: list[str], k: int, seed: int) -> list[int]:

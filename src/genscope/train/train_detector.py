@@ -85,9 +85,10 @@ def train(data: str | Path, out: str | Path, *, k: int = 32, seed: int = 0, fold
     return config
 
 
-def training_rows(data: str | Path, folds: int) -> list[Row]:
-    """The ``train`` rows of ``data``; a ValueError saying what is missing when they cannot train a head."""
-    rows = read_rows(data)
+def training_rows(data: str | Path | list[str], folds: int) -> list[Row]:
+    """The ``train`` rows of ``data`` (one or several manifests); a ValueError saying what is missing when they
+    cannot train a head."""
+    rows = [r for d in ([data] if isinstance(data, str | Path) else data) for r in read_rows(d)]
     train_rows = [r for r in rows if r.split == "train"]
     for label, name in ((0, "real"), (1, "generated")):
         groups = {f"{r.source}:{r.group}" for r in train_rows if r.label == label}
@@ -100,20 +101,36 @@ def training_rows(data: str | Path, folds: int) -> list[Row]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="manifest CSV (path,label[,generator][,group]) or a folder "
-                                                 "with manifest.csv")
+    p.add_argument("--kind", choices=("clip", "fast"), default="clip",
+                   help="clip: the default model, a probe on CLIP embeddings; fast: the EfficientNet-Lite0 windows "
+                        "model (needs the train extra)")
+    p.add_argument("--data", required=True, action="append",
+                   help="manifest CSV (path,label[,generator][,group][,split]) or a folder with manifest.csv; "
+                        "repeat to train on several (e.g. the shared set and `genscope data build-detect`'s output)")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--windows", type=int, default=32, help="augmented windows per training image")
+    p.add_argument("--windows", type=int, default=32, help="fast: augmented windows per training image")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folds", type=int, default=5, help="group-aware CV folds (L2 choice, calibration)")
-    p.add_argument("--backbone", help="reuse this backbone ONNX instead of exporting (no torch needed)")
-    p.add_argument("--cache", default="work-tmp/detector-cache", help="feature cache folder ('' = none)")
+    p.add_argument("--backbone", help="fast: reuse this backbone ONNX instead of exporting (no torch needed); "
+                                      "clip: another tower with the same interface (default: the fetched CLIP tower)")
+    p.add_argument("--cache", default=None, help="feature cache folder (default work-tmp/<kind>-cache; '' = none "
+                                                 "for the fast model)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
-    train(args.data, args.out, k=args.windows, seed=args.seed, folds=args.folds, backbone=args.backbone,
-          cache_dir=args.cache or None, threads=args.threads)
+    if args.kind == "clip":
+        from genscope.train.train_clip_detector import ENCODER, train_clip
+
+        train_clip(training_rows(args.data, args.folds), args.out, list(args.data), seed=args.seed, folds=args.folds,
+                   cache_dir=args.cache or "work-tmp/clip-cache", threads=args.threads,
+                   encoder=args.backbone or ENCODER)
+        return 0
+    if len(args.data) > 1:
+        raise ValueError("the fast model trains on one --data; merge the manifests or use --kind clip")
+    cache = "work-tmp/detector-cache" if args.cache is None else args.cache
+    train(args.data[0], args.out, k=args.windows, seed=args.seed, folds=args.folds, backbone=args.backbone,
+          cache_dir=cache or None, threads=args.threads)
     return 0
 
 

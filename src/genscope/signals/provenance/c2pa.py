@@ -20,9 +20,10 @@ import c2pa as sdk
 from genscope.signals.provenance.limits import ReadError
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-# Magic numbers of other formats the SDK can carry a manifest in.
+# Magic numbers of other formats the SDK can carry a manifest in. Not a bare JPEG XL codestream
+# (FF 0A): only the boxed JXL container has room for a manifest.
 OTHER_MAGIC = ((b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"), (b"GIF8", "image/gif"),
-               (b"\xff\x0a", "image/jxl"), (b"\x00\x00\x00\x0cJXL ", "image/jxl"))
+               (b"\x00\x00\x00\x0cJXL ", "image/jxl"))
 FTYP_BRANDS = {b"avif": "image/avif", b"avis": "image/avif", b"heic": "image/heic", b"heix": "image/heic",
                b"mif1": "image/heif"}
 AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"})

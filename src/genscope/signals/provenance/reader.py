@@ -14,7 +14,7 @@ from typing import Any
 
 import c2pa as sdk
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from genscope.signals.provenance.c2pa import read_c2pa
 from genscope.signals.provenance.camera import read_camera
@@ -48,6 +48,10 @@ class Pixels:
         if self._image is None and self.error is None:
             try:
                 self._image = Image.open(io.BytesIO(self._data))
+            except Image.DecompressionBombError as exc:
+                self.error = ReadError("image.bomb", str(exc))
+            except UnidentifiedImageError:
+                self.error = ReadError("image.unreadable", "no decoder recognises this content")
             except Exception as exc:  # Pillow raises many types for input it cannot identify
                 self.error = ReadError("image.unreadable", f"cannot identify image: {exc}")
         return self._image
@@ -122,7 +126,8 @@ def _read(data: bytes, context: sdk.Context, options: Options) -> dict[str, Any]
     deadline = Deadline(limits.seconds)
     if not data:
         groups = {name: complete(name, {}) for name in ("c2pa", "metadata", "watermark", "camera")}
-        return {"ai": "unknown", "reasons": [], "errors": ["image.empty"], **groups}
+        return {"ai": "unknown", "reasons": [], "errors": ["image.empty"], "error_message": "zero-byte file",
+                **groups}
     found = read_containers(data, limits)
     pixels = Pixels(data, limits)
     if found.format is None:
@@ -154,6 +159,8 @@ def _read(data: bytes, context: sdk.Context, options: Options) -> dict[str, Any]
         pixels.check()
     ai, reasons = decide(groups)
     errors = [g["error"] for g in groups.values() if g.get("error")]
+    record = {"ai": ai, "reasons": reasons, "errors": errors, **groups}
     if options.check_image and pixels.error is not None:
         errors.insert(0, pixels.error.code)
-    return {"ai": ai, "reasons": reasons, "errors": errors, **groups}
+        record["error_message"] = pixels.error.message
+    return record

@@ -1,0 +1,1 @@
+"""The CLIP-probe detector's feature side: the ONNX image tower and CLIP's views (``encoder``)."""

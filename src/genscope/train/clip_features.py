@@ -1,0 +1,85 @@
+"""CLIP embeddings of every training image under a fixed set of views, computed once and cached per file.
+
+Views (each a deterministic function of the file bytes, seeded by their sha256):
+- ``raw``: the image as it is;
+- ``norm``: the 384 px centre crop re-saved as JPEG q90 4:4:4 (the normalised evaluation condition);
+- ``aug0``, ``aug1``: the debiasing pipeline of ``train.augment`` (JPEG/WebP re-encode, down-scale), so the
+  head learns that container and compression say nothing about the label.
+The cache key is the file's sha256, so a renamed or moved file is not recomputed, and the encoder's
+hash, so another tower never reuses stale vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from genscope.models.clip_probe.encoder import ClipEncoder, clip_view
+from genscope.train.augment import reencode
+from genscope.train.eval_detector import normalise
+from genscope.train.features import load_rgb
+
+VIEWS = ("raw", "norm", "aug0", "aug1")
+CACHE_VERSION = "2"  # bump when a view or the encoder call changes (2: one view per call)
+
+
+def augmented(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Re-encode and/or down-scale (0.4–0.95×, 60 % of draws), in a random order."""
+    def shrink(im: Image.Image) -> Image.Image:
+        if rng.random() >= 0.6:
+            return im
+        f = float(rng.uniform(0.4, 0.95))
+        return im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))), Image.Resampling.BICUBIC)
+
+    return reencode(shrink(img), rng) if rng.random() < 0.5 else shrink(reencode(img, rng))
+
+
+def views_of(data: bytes, path: Path) -> np.ndarray:
+    """``(len(VIEWS), 224, 224, 3)`` uint8 views of one file."""
+    img = load_rgb(path)
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(data).digest()[:8], "little"))
+    shown = {"raw": img, "norm": normalise(img), "aug0": augmented(img, rng), "aug1": augmented(img, rng)}
+    return np.stack([clip_view(shown[v]) for v in VIEWS])
+
+
+def encoder_key(onnx_path: Path) -> str:
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    with open(onnx_path, "rb") as f:
+        h.update(f.read(1 << 20))  # the first MiB and the size identify the export without hashing 90 MB
+    h.update(str(onnx_path.stat().st_size).encode())
+    return h.hexdigest()[:12]
+
+
+def clip_embeddings(paths: list[Path], onnx_path: Path, cache_dir: Path, threads: int | None = None,
+                    progress: bool = True) -> np.ndarray:
+    """``(len(paths), len(VIEWS), 512)`` embeddings; cached as ``cache_dir/<encoder>/<sha256>.npy``."""
+    folder = cache_dir / encoder_key(onnx_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = np.zeros((len(paths), len(VIEWS), 512), np.float32)
+    todo: list[tuple[int, Path, bytes, Path]] = []
+    for i, p in enumerate(paths):
+        data = Path(p).read_bytes()
+        cached = folder / f"{hashlib.sha256(data).hexdigest()}.npy"
+        if cached.exists():
+            out[i] = np.load(cached)
+        else:
+            todo.append((i, Path(p), data, cached))
+    if not todo:
+        return out
+    encoder = ClipEncoder(onnx_path, threads)
+    start = time.time()
+    # decoding and augmenting release the GIL; two threads keep the encoder fed
+    with ThreadPoolExecutor(2) as pool:
+        for n, ((i, _, _, cached), views) in enumerate(
+                zip(todo, pool.map(lambda t: views_of(t[2], t[1]), todo), strict=True), 1):
+            out[i] = encoder(views)
+            np.save(cached, out[i])
+            if progress and (n % 100 == 0 or n == len(todo)):
+                print(f"  clip embeddings {n}/{len(todo)}, {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+    return out
