@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from genscope.storage import expand_braces
 from genscope.train.build_data import build_detect
 from genscope.train.data import group_split
 from genscope.train.image_carve import carve_webp, grid_tiles, rcc_images
-from genscope.train.source_table import expand_braces, read_sources
+from genscope.train.source_table import read_sources
 
 from conftest import run_genscope
 from hostile import encode, photo

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from genscope.models.clip_probe.encoder import SIDE, ClipEncoder, clip_views, scaled_size, view_origins
 from genscope.models.detector_crops import (
     BLANK_TEXTURE,
     CROP,
@@ -87,11 +88,8 @@ class Detector:
         """Load a model by name (``clip``, ``fast``; ``None`` = ``clip``) or directory (``head.npz``,
         ``config.json`` and the backbone it names). ``threads`` = ONNX Runtime intra-op threads (default: all
         cores available to this process). A missing CLIP tower is fetched once, or ``ModelNotAvailable``."""
-        path = model_dir(model)
-        config = json.loads((path / "config.json").read_text())
-        if config.get("kind", "windows") == "clip":
-            from genscope.models.clip_probe.encoder import ClipEncoder
-
+        path, config = model_config(model)
+        if config.get("kind") == "clip":
             extractor: Callable[[np.ndarray], np.ndarray] = ClipEncoder(encoder_file(path, config), threads)
         else:
             if config.get("crop") != CROP:
@@ -122,8 +120,6 @@ class Detector:
         n = n_crops or int(self.config["n_crops"])
         if self.kind != "clip":
             return image_windows(image, n, preprocess)
-        from genscope.models.clip_probe.encoder import clip_views
-
         require_min_side(image)
         views = clip_views(image, n)
         if not any(texture(v) >= BLANK_TEXTURE for v in views):
@@ -181,19 +177,16 @@ class Detector:
         return self._explain_occlusion(img) if self.kind == "clip" else self._explain_gradcam(img)
 
     def _explain_occlusion(self, img: Image.Image) -> np.ndarray:
-        from genscope.models.clip_probe.encoder import SIDE, clip_views
-        from genscope.models.detector_crops import window_origins
         from genscope.models.occlusion import occlusion_map
 
         # the views tile the shortest-side-224 image along its long axis, so the whole image is explained
-        scale = SIDE / min(img.size)
-        nw, nh = max(SIDE, round(img.width * scale)), max(SIDE, round(img.height * scale))
-        views = clip_views(img, 3)
+        nw, nh = scaled_size(img.size)
         heat, hits = np.zeros((nh, nw)), np.zeros((nh, nw))
+
         def logits(v: np.ndarray) -> np.ndarray:
             return self.head.window_logits(self.extractor(v))
 
-        for view, (x0, y0) in zip(views, window_origins(nw, nh, len(views), SIDE), strict=True):
+        for view, (x0, y0) in zip(clip_views(img, 3), view_origins(img.size, 3), strict=True):
             heat[y0:y0 + SIDE, x0:x0 + SIDE] += occlusion_map(view, logits)
             hits[y0:y0 + SIDE, x0:x0 + SIDE] += 1
         heat = heat / np.maximum(hits, 1)
@@ -231,21 +224,21 @@ class Detector:
         return heat / heat.max() if heat.max() > 0 else heat
 
 
+def model_config(model: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """A model's directory and its ``config.json``."""
+    path = model_dir(model)
+    return path, json.loads((path / "config.json").read_text())
+
+
 def view_side(model: str | Path | None = None) -> int | None:
     """Pixels the model needs on an image's shorter side (CLIP: its 224 px view), or None: native resolution."""
-    config = json.loads((model_dir(model) / "config.json").read_text())
-    if config.get("kind") != "clip":
-        return None
-    from genscope.models.clip_probe.encoder import SIDE
-
-    return SIDE
+    return SIDE if model_config(model)[1].get("kind") == "clip" else None
 
 
 def ensure_model(model: str | Path | None = None) -> Path:
     """The model's directory, after fetching what it needs (the CLIP tower) and checking it is there; raises
     ``ValueError`` for an unknown model and ``ModelNotAvailable`` when the tower cannot be had."""
-    path = model_dir(model)
-    config = json.loads((path / "config.json").read_text())
+    path, config = model_config(model)
     if config.get("kind") == "clip":
         encoder_file(path, config)
     return path

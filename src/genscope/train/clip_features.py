@@ -40,10 +40,10 @@ def augmented(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return reencode(shrink(img), rng) if rng.random() < 0.5 else shrink(reencode(img, rng))
 
 
-def views_of(data: bytes, path: Path) -> np.ndarray:
-    """``(len(VIEWS), 224, 224, 3)`` uint8 views of one file."""
+def views_of(path: Path, sha256: str) -> np.ndarray:
+    """``(len(VIEWS), 224, 224, 3)`` uint8 views of one file; the augmentations are seeded by its hash."""
     img = load_rgb(path)
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(data).digest()[:8], "little"))
+    rng = np.random.default_rng(int.from_bytes(bytes.fromhex(sha256)[:8], "little"))
     shown = {"raw": img, "norm": normalise(img), "aug0": augmented(img, rng), "aug1": augmented(img, rng)}
     return np.stack([clip_view(shown[v]) for v in VIEWS])
 
@@ -62,24 +62,23 @@ def clip_embeddings(paths: list[Path], onnx_path: Path, cache_dir: Path, threads
     folder = cache_dir / encoder_key(onnx_path)
     folder.mkdir(parents=True, exist_ok=True)
     out = np.zeros((len(paths), len(VIEWS), 512), np.float32)
-    todo: list[tuple[int, Path, bytes, Path]] = []
+    todo: list[tuple[int, Path, str]] = []  # hashes, not bytes: thousands of files stay out of memory
     for i, p in enumerate(paths):
-        data = Path(p).read_bytes()
-        cached = folder / f"{hashlib.sha256(data).hexdigest()}.npy"
-        if cached.exists():
-            out[i] = np.load(cached)
+        sha = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+        if (folder / f"{sha}.npy").exists():
+            out[i] = np.load(folder / f"{sha}.npy")
         else:
-            todo.append((i, Path(p), data, cached))
+            todo.append((i, Path(p), sha))
     if not todo:
         return out
     encoder = ClipEncoder(onnx_path, threads)
     start = time.time()
     # decoding and augmenting release the GIL; two threads keep the encoder fed
     with ThreadPoolExecutor(2) as pool:
-        for n, ((i, _, _, cached), views) in enumerate(
-                zip(todo, pool.map(lambda t: views_of(t[2], t[1]), todo), strict=True), 1):
+        for n, ((i, _, sha), views) in enumerate(
+                zip(todo, pool.map(lambda t: views_of(t[1], t[2]), todo), strict=True), 1):
             out[i] = encoder(views)
-            np.save(cached, out[i])
+            np.save(folder / f"{sha}.npy", out[i])
             if progress and (n % 100 == 0 or n == len(todo)):
                 print(f"  clip embeddings {n}/{len(todo)}, {time.time() - start:.0f} s", file=sys.stderr, flush=True)
     return out

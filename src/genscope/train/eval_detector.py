@@ -89,7 +89,7 @@ def binary_report(y: np.ndarray, prob: np.ndarray, threshold: float, band: tuple
 
 def _views(det: Detector, image: Image.Image, preprocess: str) -> np.ndarray:
     """The image's views, or none when the detector refuses it (a degradation can shrink a small image under
-    the minimum side): it then counts as undecided, score 0.5, in every figure."""
+    the minimum side): it then counts as undecided, a logit of 0, in every figure."""
     try:
         return det.windows(image, preprocess)
     except CannotJudge:

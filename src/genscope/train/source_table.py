@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from genscope.storage import expand_braces
+
 KINDS = ("github", "debian", "pypi")
 LABELS = ("real", "generated", "tool")
 
@@ -66,15 +68,6 @@ def name_matches(path: str, pattern: str) -> bool:
     """fnmatch on the whole path, the base name and each folder name (so ``babyshapes`` names a folder)."""
     parts = PurePosixPath(path).parts
     return fnmatch.fnmatchcase(path, pattern) or any(fnmatch.fnmatchcase(part, pattern) for part in parts)
-
-
-def expand_braces(pattern: str) -> list[str]:
-    """``a/{b,c}/*`` → ``['a/b/*', 'a/c/*']`` (nested braces expand too)."""
-    match = re.search(r"\{([^{}]*)\}", pattern)
-    if not match:
-        return [pattern]
-    head, tail = pattern[:match.start()], pattern[match.end():]
-    return [p for alt in match.group(1).split(",") for p in expand_braces(head + alt + tail)]
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:

@@ -67,13 +67,13 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
     write_calibration(calibration, out)
     log(f"out-of-fold calibration: TPR/FPR at {THRESHOLD} = {calibration.rates(THRESHOLD)}")
     # a local tower file travels with the model; a registry tower is named and fetched on first use
-    encoder_name = str(encoder) if onnx != Path(encoder) else onnx.name
-    if onnx == Path(encoder) and onnx.resolve() != (out / onnx.name).resolve():
+    local = onnx == Path(encoder)
+    if local and onnx.resolve() != (out / onnx.name).resolve():
         (out / onnx.name).write_bytes(onnx.read_bytes())
     config = {
         "format": 1,
         "kind": "clip",
-        "encoder": encoder_name,
+        "encoder": onnx.name if local else str(encoder),
         "n_crops": N_VIEWS,
         "threshold": THRESHOLD,
         "uncertain": list(UNCERTAIN),
