@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from genscope.models.detector import Detector, open_rgb
-from genscope.train.eval_detector import binary_report, normalise
+from genscope.models.detector.conditions import normalise
+from genscope.train.eval_detector import binary_report
 
 HERE = Path(__file__).resolve().parent
 PROVENANCE = HERE.parents[1] / "shared" / "data" / "provenance"

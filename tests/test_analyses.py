@@ -9,8 +9,9 @@ import pytest
 from genscope.analyses.clean import plan_clean
 from genscope.analyses.diversity import prdc
 from genscope.analyses.quantify import Calibration, adjust, estimate_share
-from genscope.analyses.shortcuts import auc, find_shortcuts
+from genscope.analyses.shortcuts import find_shortcuts
 from genscope.decode import decode
+from genscope.metrics import auc
 from genscope.signals import Sample
 from genscope.signals.container import ContainerSignal, jpeg_quality
 
@@ -127,9 +128,9 @@ def test_prdc_matches_brute_force() -> None:
 
 
 def test_auc_handles_ties_and_direction() -> None:
-    assert auc(np.array([1, 2, 3, 4]), np.array([0, 0, 1, 1])) == 1.0
-    assert auc(np.array([1, 1, 1, 1]), np.array([0, 1, 0, 1])) == 0.5
-    assert auc(np.array([4, 3, 2, 1]), np.array([0, 0, 1, 1])) == 0.0
+    assert auc(np.array([0, 0, 1, 1]), np.array([1, 2, 3, 4])) == 1.0
+    assert auc(np.array([0, 1, 0, 1]), np.array([1, 1, 1, 1])) == 0.5
+    assert auc(np.array([0, 0, 1, 1]), np.array([4, 3, 2, 1])) == 0.0
 
 
 def test_shortcuts_find_the_planted_one() -> None:

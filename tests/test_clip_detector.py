@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genscope.models.clip_probe.encoder import SIDE, ClipEncoder, clip_view, clip_views
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector_crops import BlankWindows, ImageTooSmall
+from genscope.models.detector.clip_encoder import SIDE, ClipEncoder, clip_view, clip_views
+from genscope.models.detector.crops import BlankWindows, ImageTooSmall
 
 from conftest import run_genscope
 from tiny_clip import make_tiny_clip_onnx

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from genscope.metrics import auc, threshold_metrics, tpr_at_fpr
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector_crops import (
+from genscope.models.detector.crops import (
     CROP,
     MIN_SIDE,
     BlankWindows,
@@ -20,8 +21,7 @@ from genscope.models.detector_crops import (
     pad_to_crop,
     window_origins,
 )
-from genscope.models.detector_cues import residual_cues
-from genscope.train.metrics import auc, threshold_metrics, tpr_at_fpr
+from genscope.models.detector.cues import residual_cues
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "detect"
 
@@ -164,8 +164,8 @@ def test_preprocess_options_differ_and_are_validated():
 
 @pytest.mark.skipif(not (SHARED / "manifest.csv").exists(), reason="needs ../shared/data/detect (shared val set)")
 def test_separates_shared_val_after_normalisation(detector):
+    from genscope.models.detector.conditions import normalise
     from genscope.train.data import read_rows
-    from genscope.train.eval_detector import normalise
     from genscope.train.features import load_rgb
 
     val = [r for r in read_rows(SHARED) if r.split == "val"]
@@ -338,7 +338,8 @@ def test_augmented_window_shape_and_seeded():
 
 
 def test_logistic_head_and_platt_fit_a_separable_problem():
-    from genscope.models.detector_head import fit_logistic, fit_platt, sigmoid
+    from genscope.models.detector.head import sigmoid
+    from genscope.train.head_fit import fit_logistic, fit_platt
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 5))
@@ -354,7 +355,7 @@ def test_logistic_head_and_platt_fit_a_separable_problem():
 
 
 def test_normalise_is_a_384_jpeg_centre_crop():
-    from genscope.train.eval_detector import normalise
+    from genscope.models.detector.conditions import normalise
 
     out = normalise(noise_image(1000, 700))
     assert out.size == (384, 384)

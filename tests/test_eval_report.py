@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from genscope.cli import main
+from genscope.metrics import pr_curve, reliability_bins, roc_curve
 from genscope.report import svg
-from genscope.train.metrics import pr_curve, reliability_bins, roc_curve
 
 HOSTILE_DIR = "<script>alert(1)<"  # with the file name below: the path reads <script>alert(1)</script>.png
 HOSTILE_SOURCE = "<img src=x onerror=alert(2)>"

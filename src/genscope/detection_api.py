@@ -15,7 +15,7 @@ from genscope.decode import DEFAULT_MAX_PIXELS
 from genscope.engine.local import LocalEngine, worker_count
 from genscope.engine.worker import BatchStats, ScanConfig, Task
 from genscope.models.detector import ensure_model, view_side
-from genscope.models.detector_crops import Preprocess
+from genscope.models.detector.crops import Preprocess
 from genscope.sources import enumerate_inputs
 from genscope.sources.item import DEFAULT_MAX_BYTES
 

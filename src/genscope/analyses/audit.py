@@ -239,7 +239,6 @@ def impact_summary(table: pa.Table) -> dict[str, Any] | None:
 
 def default_calibration() -> Calibration | None:
     """The held-out scores shipped with the default detector, if the detector is installed."""
-    from genscope.models.detector import DEFAULT_MODEL
+    from genscope.models.detector import calibration
 
-    path = DEFAULT_MODEL / "calibration.npz"
-    return Calibration.load(path) if path.exists() else None
+    return calibration()

@@ -15,23 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Mann–Whitney AUC with tied scores counted half; NaN when a class is missing."""
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels, dtype=bool)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(scores)]])
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2.0  # average rank of a run of ties
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+from genscope.metrics import auc
 
 
 @dataclass(frozen=True)
@@ -112,7 +96,7 @@ def find_shortcuts(table: pa.Table, labels: np.ndarray) -> list[Shortcut]:
         known = ~np.isnan(values)
         if len(np.unique(values[known])) < 2:
             continue  # a constant says nothing (and cannot be a shortcut)
-        value = auc(values[known], labels[known])
+        value = auc(labels[known], values[known])
         if np.isnan(value):
             continue
         direction = "higher = generated" if value >= 0.5 else "lower = generated"
@@ -121,7 +105,7 @@ def find_shortcuts(table: pa.Table, labels: np.ndarray) -> list[Shortcut]:
         known = values != ""  # e.g. chroma subsampling exists only for JPEGs
         if len(set(values[known])) < 2:
             continue
-        value = auc(_cross_fitted_rates(values[known], labels[known]), labels[known])
+        value = auc(labels[known], _cross_fitted_rates(values[known], labels[known]))
         if not np.isnan(value):
             found.append(Shortcut(fact, max(value, 1.0 - value), "by category", int(known.sum())))
     return sorted(found, key=lambda s: -s.auc)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from genscope.models.detector import Detector, open_rgb, overlay
+from genscope.models.detector.conditions import normalise
 from genscope.report.thumbs import image_uri
-from genscope.train.eval_detector import normalise
 
 GALLERY_PX = 200
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
+from genscope.metrics import pr_curve, reliability_bins, roc_curve
 from genscope.models.detector import Detector
 from genscope.report import svg
 from genscope.report.eval_gallery import Mistake, mistakes
@@ -21,7 +22,6 @@ from genscope.report.eval_tables import (
     robustness_rows,
 )
 from genscope.report.html import environment
-from genscope.train.metrics import pr_curve, reliability_bins, roc_curve
 
 ROC_MAIN = ("normalised", "raw", "normalised_resize_preprocess", "raw_resize_preprocess")
 ROC_ROBUST = ("raw", "jpeg_q75", "jpeg_q50", "resize_0.5", "roundtrip_128")

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from genscope.train.eval_detector import ROBUSTNESS
-from genscope.train.metrics import auc
+from genscope.metrics import auc
+from genscope.models.detector.conditions import ROBUSTNESS
 
 LABELS = {
     "raw": "raw files",

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from genscope.models.detector import DEFAULT, Detector, ensure_model, view_side
-from genscope.models.detector_crops import CannotJudge, Preprocess
+from genscope.models.detector.crops import CannotJudge, Preprocess
 from genscope.signals.base import Sample, SignalError
 
 

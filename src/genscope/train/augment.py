@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from genscope.models.detector_crops import CROP, pad_to_crop
+from genscope.models.detector.crops import CROP, pad_to_crop
 
 # share of windows down-scaled, so a resized upload looks familiar: 0.5 left a 0.05 AUC drop under a 0.5x
 # resize; 0.65-0.8 closed it but cost ~0.008 native-resolution AUC; 0.6 with 32 windows per image kept both

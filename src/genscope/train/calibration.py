@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from genscope.analyses.quantify import Calibration
-from genscope.models.detector_crops import image_windows
-from genscope.models.detector_features import FeatureExtractor
-from genscope.models.detector_head import Head
+from genscope.models.detector.crops import image_windows
+from genscope.models.detector.features import FeatureExtractor
+from genscope.models.detector.head import Head
 from genscope.train.data import Row, group_folds
 from genscope.train.features import load_rgb
 from genscope.train.fit import fit_binary

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genscope.models.clip_probe.encoder import ClipEncoder, clip_view
+from genscope.models.detector.clip_encoder import ClipEncoder, clip_view
+from genscope.models.detector.conditions import normalise
 from genscope.train.augment import reencode
-from genscope.train.eval_detector import normalise
 from genscope.train.features import load_rgb
 
 VIEWS = ("raw", "norm", "aug0", "aug1")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from genscope.models.detector_crops import CROP
-from genscope.models.detector_features import FeatureExtractor
+from genscope.models.detector.crops import CROP
+from genscope.models.detector.features import FeatureExtractor
 from genscope.train.augment import random_window
 from genscope.train.data import Row
 

@@ -6,9 +6,10 @@ from collections import Counter
 
 import numpy as np
 
-from genscope.models.detector_head import Head, fit_logistic, fit_platt, fit_softmax
+from genscope.metrics import auc
+from genscope.models.detector.head import Head
 from genscope.train.data import Row, group_folds
-from genscope.train.metrics import auc
+from genscope.train.head_fit import fit_logistic, fit_platt, fit_softmax
 
 # Generated faces weigh 0.3x the real faces' share. At 1x (equal shares) 52-58 % of the real FFHQ val faces
 # still scored "generated" (StyleGAN faces are FFHQ's look-alikes, so the head learned faces lean generated);

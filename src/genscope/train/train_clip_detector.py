@@ -1,7 +1,7 @@
 """Train the default detector, a probe on CLIP image embeddings, in one seeded command.
 
     genscope train-detector --kind clip --data ../shared/data/detect --data web/manifest.csv \\
-        --out src/genscope/models/detector_clip
+        --out src/genscope/models/detector/weights/clip
 
 Steps: the ``train`` rows of every ``--data`` → CLIP embeddings of four views per image (raw, normalised,
 two re-encoded/down-scaled; cached per file) → L2 strength by group-aware CV, judged on the raw view as

@@ -1,6 +1,6 @@
 """Train the shipped detector in one command.
 
-    python -m genscope.train.train_detector --data ../shared/data/detect --out src/genscope/models/detector
+    python -m genscope.train.train_detector --data ../shared/data/detect --out src/genscope/models/detector/weights/fast
 
 Steps: export the frozen EfficientNet-Lite0 backbone to ONNX (torch, the ``train`` extra; skipped with
 ``--backbone existing.onnx``) → ``k`` augmented windows per training image through the debiasing
@@ -19,8 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from genscope.models.detector_crops import CROP
-from genscope.models.detector_features import FeatureExtractor
+from genscope.models.detector.crops import CROP
+from genscope.models.detector.features import FeatureExtractor
 from genscope.train.calibration import held_out_calibration, write_calibration
 from genscope.train.data import Row, read_rows
 from genscope.train.features import augmented_features

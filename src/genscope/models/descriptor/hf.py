@@ -68,7 +68,7 @@ class HFDescriptor:
 
     def __init__(self, backend: str, path: str | os.PathLike | None, threads: int | None = None,
                  batch: int = 16) -> None:
-        from genscope.models.detector_features import make_session
+        from genscope.models.detector.features import make_session
 
         self.checkpoint = open_checkpoint(backend, path)
         self.onnx_path = exported(self.checkpoint)

@@ -27,7 +27,7 @@ from PIL import Image
 from genscope.models.descriptor.preprocess import resized, trim_borders
 
 HERE = Path(__file__).parent
-BACKBONE = HERE.parent / "detector" / "backbone.onnx"
+BACKBONE = HERE.parent / "detector" / "weights" / "fast" / "backbone.onnx"
 WHITENING = HERE / "whitening.npz"
 SCALES = (224, 320)
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the (border-trimmed) image
@@ -59,7 +59,7 @@ class Lite0Features:
     """Raw (unwhitened) pooled features; shared by inference and by the whitening fit."""
 
     def __init__(self, threads: int | None = None) -> None:
-        from genscope.models.detector_features import make_session
+        from genscope.models.detector.features import make_session
 
         self.session = make_session(BACKBONE, threads)
 
@@ -104,7 +104,7 @@ class Whitening:
             backbone = str(z["backbone_sha256"])
             if backbone != backbone_sha256():
                 raise ValueError(f"{path} was fitted on another backbone.onnx; refit it with "
-                                 "`python -m genscope.models.descriptor.fit`")
+                                 "`python -m genscope.train.descriptor_whitening`")
             return cls(z["mean"], z["proj"], backbone)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

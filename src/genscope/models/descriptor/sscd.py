@@ -40,7 +40,7 @@ class OnnxSSCD:
 
     def __init__(self, model: str = "sscd", path: str | Path | None = None, threads: int | None = None,
                  size: int = 288, batch: int = 16) -> None:
-        from genscope.models.detector_features import make_session
+        from genscope.models.detector.features import make_session
 
         if path is None:
             try:

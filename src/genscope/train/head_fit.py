@@ -1,11 +1,11 @@
-"""The detector's heads in NumPy: standardisation, a linear real/generated head, a softmax family head
-and Platt calibration. Fitting lives here too, so LOSO evaluation refits a head without torch."""
+"""Fitting the detector's NumPy heads: weighted logistic and softmax regression (Adam) and Platt scaling
+(Newton). NumPy only, so leave-one-source-out evaluation refits a head without torch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from genscope.models.detector.head import sigmoid, softmax
 
 
 def _adam(grad_fn, params: list[np.ndarray], iters: int, lr: float) -> list[np.ndarray]:
@@ -19,10 +19,6 @@ def _adam(grad_fn, params: list[np.ndarray], iters: int, lr: float) -> list[np.n
     return params
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free logistic
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float,
                  iters: int = 400, lr: float = 0.02) -> tuple[np.ndarray, float]:
     """Weighted L2-regularised logistic regression on standardised ``x``; returns ``(coef, bias)``."""
@@ -34,12 +30,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float,
 
     coef, bias = _adam(grad, [np.zeros(x.shape[1]), np.zeros(1)], iters, lr)
     return coef, float(bias[0])
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, weight: np.ndarray, l2: float,
@@ -81,45 +71,3 @@ def fit_platt(logit: np.ndarray, y: np.ndarray) -> tuple[float, float]:
             break
         loss = new_loss
     return float(a), float(b)
-
-
-@dataclass
-class Head:
-    """Everything after the features: shipped as ``head.npz``."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    bias: float
-    platt_a: float
-    platt_b: float
-    family_coef: np.ndarray  # (D, C); C = 0 when no family labels
-    family_bias: np.ndarray
-
-    def standardise(self, feats: np.ndarray) -> np.ndarray:
-        return (feats - self.mean) / self.scale
-
-    def window_logits(self, feats: np.ndarray) -> np.ndarray:
-        return self.standardise(feats) @ self.coef + self.bias
-
-    def calibrate(self, logit: np.ndarray | float) -> np.ndarray:
-        return sigmoid(self.platt_a * np.asarray(logit) + self.platt_b)
-
-    def family_probs(self, feats: np.ndarray) -> np.ndarray:
-        """Mean over windows of the family softmax: ``(C,)``, conditional on 'generated'."""
-        if self.family_coef.shape[1] == 0:
-            return np.zeros(0)
-        return softmax(self.standardise(feats) @ self.family_coef + self.family_bias).mean(axis=0)
-
-    def save(self, path) -> None:
-        f32 = np.float32
-        np.savez(path, mean=self.mean.astype(f32), scale=self.scale.astype(f32), coef=self.coef.astype(f32),
-                 bias=self.bias, platt_a=self.platt_a, platt_b=self.platt_b,
-                 family_coef=self.family_coef.astype(f32), family_bias=self.family_bias.astype(f32))
-
-    @classmethod
-    def load(cls, path) -> Head:
-        with np.load(path) as z:
-            return cls(mean=z["mean"], scale=z["scale"], coef=z["coef"], bias=float(z["bias"]),
-                       platt_a=float(z["platt_a"]), platt_b=float(z["platt_b"]),
-                       family_coef=z["family_coef"], family_bias=z["family_bias"])

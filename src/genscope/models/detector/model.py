@@ -5,11 +5,11 @@
 
 Two models share this class, the heads and the calibration; they differ in what the features are:
 
-- ``clip`` (default, ``models/detector_clip/``): a linear probe on the 512-d embedding of the CLIP ViT-B/16
+- ``clip`` (default, weights in ``weights/clip/``): a linear probe on the 512-d embedding of the CLIP ViT-B/16
   image tower (int8 ONNX fetched once by ``genscope models fetch``), seen as CLIP sees images (shortest side
   224, centre crop). It generalises to generators it never saw (see MODEL_CARD.md); ~20 images/s here.
-- ``fast`` (``models/detector/``): EfficientNet-Lite0 statistics + residual cues on native-resolution
-  192 px windows (``detector_crops``); ~90 images/s, but weaker on recent generators.
+- ``fast`` (weights in ``weights/fast/``): EfficientNet-Lite0 statistics + residual cues on native-resolution
+  192 px windows (``crops``); ~90 images/s, but weaker on recent generators.
 
 ``ai_score`` is a calibrated probability that the image is generated (Platt scaling fitted on
 group-aware out-of-fold predictions). ``verdict`` is ``"generated"`` when ``ai_score >= hi``,
@@ -25,13 +25,13 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from genscope.models.clip_probe.encoder import SIDE, ClipEncoder, clip_views, scaled_size, view_origins
-from genscope.models.detector_crops import (
+from genscope.models.detector.clip_encoder import SIDE, ClipEncoder, clip_views, scaled_size, view_origins
+from genscope.models.detector.crops import (
     BLANK_TEXTURE,
     CROP,
     BlankWindows,
@@ -41,13 +41,17 @@ from genscope.models.detector_crops import (
     require_min_side,
     texture,
 )
-from genscope.models.detector_features import FeatureExtractor
-from genscope.models.detector_head import Head
+from genscope.models.detector.features import FeatureExtractor
+from genscope.models.detector.head import Head
 
-MODELS = {"clip": Path(__file__).with_name("detector_clip"), "fast": Path(__file__).with_name("detector")}
+WEIGHTS = Path(__file__).with_name("weights")
+MODELS = {"clip": WEIGHTS / "clip", "fast": WEIGHTS / "fast"}
 DEFAULT = "clip"
 DEFAULT_MODEL = MODELS[DEFAULT]
 ImageInput = str | Path | Image.Image
+
+if TYPE_CHECKING:
+    from genscope.analyses.quantify import Calibration
 
 
 def open_rgb(src: ImageInput) -> Image.Image:
@@ -177,7 +181,7 @@ class Detector:
         return self._explain_occlusion(img) if self.kind == "clip" else self._explain_gradcam(img)
 
     def _explain_occlusion(self, img: Image.Image) -> np.ndarray:
-        from genscope.models.occlusion import occlusion_map
+        from genscope.models.detector.occlusion import occlusion_map
 
         # the views tile the shortest-side-224 image along its long axis, so the whole image is explained
         nw, nh = scaled_size(img.size)
@@ -252,6 +256,15 @@ def encoder_file(path: Path, config: dict[str, Any]) -> Path:
     from genscope.models.registry import model_file
 
     return model_file(config["encoder"])
+
+
+def calibration(model: str | Path | None = None) -> Calibration | None:
+    """The model's held-out scores (``calibration.npz``: out-of-fold scores of its training images), which
+    ``genscope audit`` uses to correct counts for the detector's error rates; None when the model has none."""
+    from genscope.analyses.quantify import Calibration
+
+    path = model_dir(model) / "calibration.npz"
+    return Calibration.load(path) if path.exists() else None
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genscope.models.detector_cues import residual_cues
+from genscope.models.detector.cues import residual_cues
 
 
 def make_session(onnx_path: str | Path, threads: int | None = None):

@@ -1,6 +1,6 @@
 """Fit ``whitening.npz`` for the default descriptor from unlabelled images (one command, 4 minutes on one core):
 
-    nice -n 10 .venv/bin/python -m genscope.models.descriptor.fit ../shared/data/detect/train
+    nice -n 10 .venv/bin/python -m genscope.train.descriptor_whitening ../shared/data/detect/train
 
 PCA-whitening over the pooled features of each image *and of edited copies of it* (crops, colour, grey,
 rotation, blur, occluding boxes, pasting into another picture, borders, rescaling, JPEG), so the statistics

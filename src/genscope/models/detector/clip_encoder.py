@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genscope.models.detector_crops import window_origins
-from genscope.models.detector_features import make_session
+from genscope.models.detector.crops import window_origins
+from genscope.models.detector.features import make_session
 
 SIDE = 224
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
