@@ -17,13 +17,15 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from genscope.errors import InputError
+
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
 MAX_EXPANSION = 1_000_000
 
 
-class StorageError(ValueError):
+class StorageError(InputError):
     """A location that cannot be used at all (bad URI, unknown scheme, unreachable store)."""
 
 

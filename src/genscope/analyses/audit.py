@@ -19,6 +19,7 @@ import pyarrow as pa
 from genscope.analyses.diversity import prdc
 from genscope.analyses.quantify import Calibration, estimate_share
 from genscope.analyses.shortcuts import find_shortcuts
+from genscope.errors import InputError
 
 SCORE = "detector.ai_score"
 THRESHOLD = "detector.threshold"
@@ -27,8 +28,8 @@ DEFAULT_EMBEDDINGS = "descriptor.vector"
 MIN_GROUP_ROWS = 20  # smaller groups get counts only: an interval on 5 images says little
 
 
-class AuditError(ValueError):
-    pass
+class AuditError(InputError):
+    """Records or options an audit cannot use (no score column, an unknown --by column)."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genscope.errors import InputError
 from genscope.models.descriptor.local import CODE_BYTES, KeypointSet
 
 VECTOR = "descriptor.vector"
@@ -17,7 +18,7 @@ REGIONS, TRIM = "descriptor.regions", "descriptor.trim"
 KEYPOINT_XY, KEYPOINT_CODES, KEYPOINT_DIRECT = "keypoints.xy", "keypoints.codes", "keypoints.direct"
 
 
-class MissingDescriptors(ValueError):
+class MissingDescriptors(InputError):
     """The records hold no descriptor column: they were scanned without the ``descriptor`` signal."""
 
 

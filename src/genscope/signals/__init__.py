@@ -11,6 +11,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from genscope.errors import InputError
 from genscope.signals.base import Sample, Signal, SignalError
 
 
@@ -40,8 +41,8 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
-class UnknownSignal(ValueError):
-    pass
+class UnknownSignal(InputError):
+    """A signal name that is not registered, or an option it does not take."""
 
 
 def default_signals() -> list[str]:

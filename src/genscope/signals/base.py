@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import pyarrow as pa
 from PIL import Image
 
+from genscope.errors import CodedError
+
 
 @dataclass
 class Sample:
@@ -30,17 +32,12 @@ class Sample:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-class SignalError(Exception):
+class SignalError(CodedError):
     """Raised by a signal for one sample when the input defeats it.
 
     ``code`` is machine-readable (``metadata.invalid_json``); the engine stores
     ``"<code>: <message>"`` in the ``<name>.error`` column and nulls the signal's fields.
     """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @runtime_checkable

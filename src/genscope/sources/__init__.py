@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from genscope.errors import InputError
 from genscope.sources.item import Item, display_path, read_item
 from genscope.sources.local import IMAGE_EXTENSIONS, walk_folder
 from genscope.sources.manifest import MANIFEST_SUFFIXES, read_manifest
@@ -18,7 +19,7 @@ from genscope.sources.tar import TAR_SUFFIXES, list_tar
 from genscope.storage import StorageError, expand_braces, is_uri, list_files
 
 
-class SourceError(ValueError):
+class SourceError(InputError):
     """A named input that cannot be used at all (a usage error, not a per-file error)."""
 
 

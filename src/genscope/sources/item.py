@@ -7,16 +7,14 @@ import os
 import stat
 from dataclasses import dataclass
 
+from genscope.errors import CodedError
 from genscope.storage import StorageError, is_uri, read_range
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
-class ReadError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ReadError(CodedError):
+    """An input that cannot be read (missing, too large, a broken tar member): its row's ``error``."""
 
 
 def display_path(path: str) -> str:

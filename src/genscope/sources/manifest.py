@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from genscope.errors import InputError
 from genscope.sources.item import Item
 
 MANIFEST_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(InputError):
+    """A manifest that cannot be read (bad CSV or JSON Lines, no path column)."""
 
 
 def read_manifest(manifest_file: str) -> Iterator[Item]:

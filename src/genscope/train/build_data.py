@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from genscope.decode import decode
+from genscope.errors import InputError
 from genscope.signals.phash import hamming, phash
 from genscope.train import detect_web_rules as rules
 from genscope.train.data import group_split
@@ -38,7 +39,7 @@ COLUMNS = ("path", "label", "source", "generator", "group", "split", "content", 
 _EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif"}
 
 
-class BuildError(ValueError):
+class BuildError(InputError):
     """A bad argument (missing sources CSV, shared folder without a manifest): one line for the user."""
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from genscope.errors import RunError
 from genscope.train.source_table import Source
 
 MAX_MEMBER_BYTES = 64 << 20
@@ -23,7 +24,7 @@ _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC
 _TIMEOUT = 600
 
 
-class SourceUnavailable(Exception):
+class SourceUnavailable(RunError):
     """The source cannot be fetched or read: the message is the reason shown in the summary."""
 
 

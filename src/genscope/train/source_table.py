@@ -8,12 +8,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from genscope.errors import InputError
 from genscope.storage import expand_braces
 
 KINDS = ("github", "debian", "pypi")
 LABELS = ("real", "generated", "tool")
 
-class SourceTableError(ValueError):
+class SourceTableError(InputError):
     """The sources CSV is malformed: the message names the row."""
 
 

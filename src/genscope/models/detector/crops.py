@@ -26,16 +26,21 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from genscope.errors import CodedError
+
 CROP = 192  # a multiple of 32 (the backbone stride) and of 8 (the JPEG block)
 MIN_SIDE = 32  # the smallest training images are ~100 px thumbnails; below 32 px there is no texture left
 BLANK_TEXTURE = 0.05  # mean absolute grey difference of neighbouring pixels, in 0-255 levels
 Preprocess = Literal["crop", "resize"]
 
 
-class CannotJudge(ValueError):
+class CannotJudge(CodedError, ValueError):
     """The image holds nothing the detector can judge; ``code`` names why (an error code suffix)."""
 
     code = "cannot_judge"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(type(self).code, message)
 
 
 class ImageTooSmall(CannotJudge):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from genscope.errors import CodedError
 
-class ReadError(Exception):
+
+class ReadError(CodedError):
     """One provenance group could not be read; ``code`` is machine-readable (``metadata.bad_crc``)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 @dataclass(frozen=True)
