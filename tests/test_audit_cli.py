@@ -176,3 +176,35 @@ def test_audit_takes_embeddings_from_a_file(scanned, tmp_path: Path) -> None:
     refused = run_genscope("audit", str(scanned["scan"]), "--out", str(tmp_path / "x"), "--embeddings",
                            str(tmp_path / "short.npy"), "--calibration", str(scanned["calibration"]))
     assert refused.returncode == 2 and "149 vectors for 150 records" in refused.stderr
+
+
+def test_audit_and_clean_are_library_calls_with_one_result_shape(scanned, tmp_path: Path) -> None:
+    """``genscope.audit`` and ``genscope.clean`` give what the commands print, from Python, on a folder or a
+    table, and save the same files."""
+    calibration = Calibration.load(scanned["calibration"])
+    table = genscope.read_records(scanned["scan"])
+    from_folder = genscope.audit(scanned["scan"], calibration=scanned["calibration"], by="source")
+    from_table = genscope.audit(table, calibration=calibration, by="source")
+    assert from_folder.summary["share"] == from_table.summary["share"]
+    assert set(from_folder.summary["groups"]) == {"A", "B"}
+    assert from_folder.tables["audit_images"].num_rows == 150
+    saved = from_folder.save(tmp_path / "audit")
+    assert json.loads((saved / "audit.json").read_text())["share"] == from_folder.summary["share"]
+    assert (saved / "audit_images.parquet").is_file() and "Dataset impact" in (saved / "report.html").read_text()
+
+    result = genscope.clean(table, 0.05, calibration=calibration)
+    assert result.plan.reachable and result.summary["residual_share"] <= 0.05
+    assert result.kept.num_rows == result.plan.kept and result.inputs == 150
+    scores = result.kept.column("detector.ai_score").to_pylist()
+    assert max(scores) < result.plan.cut
+    keep_list = result.write_keep_list(tmp_path / "keep.parquet")
+    assert pq.read_table(keep_list).num_rows == result.plan.kept
+
+
+def test_library_errors_name_the_problem_not_a_traceback(scanned, tmp_path: Path) -> None:
+    with pytest.raises(genscope.InputError, match="holds no genscope records"):
+        genscope.audit(tmp_path)
+    with pytest.raises(genscope.InputError, match="fraction"):
+        genscope.clean(scanned["scan"], 5.0, calibration=scanned["calibration"])
+    with pytest.raises(genscope.InputError, match="genscope dedup"):
+        genscope.clean(scanned["scan"], 0.05, calibration=scanned["calibration"], drop_duplicates=tmp_path)

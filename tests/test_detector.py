@@ -260,7 +260,7 @@ def test_cli_detect_jsonl_one_line_per_file(tmp_path, capsys):
 
 
 def test_detect_files_in_input_order_match_in_process_scores(detector, tmp_path):
-    from genscope.detection_api import detect_files
+    from genscope.api.detect import detect_files
 
     paths = []
     for i in range(13):  # several engine batches over two worker processes

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from genscope.provenance_api import provenance
+from genscope.api.provenance import provenance
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "provenance"
 if not (FIXTURES / "manifest.csv").is_file():

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from genscope.provenance_api import provenance
+from genscope.api.provenance import provenance
 from genscope.signals.base import Sample
 from genscope.signals.provenance import a1111, comfyui
 from genscope.signals.provenance.c2pa import trust_explanation

@@ -17,10 +17,10 @@ from PIL import Image, ImageOps
 from test_descriptor import jpeg, scene
 
 from genscope.analyses.replication import wilson
+from genscope.api.copies import dedup, replicate
 from genscope.cli import UsageError
 from genscope.index import DescriptorIndex, factory_string
 from genscope.models.descriptor.local import MIN_INLIERS
-from genscope.replication_api import dedup, replicate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 KODAK = DATA / "detect" / "val" / "real" / "kodak_lossless"
@@ -127,7 +127,7 @@ def test_replicate_end_to_end(folders, tmp_path):
 
 
 def test_replicate_against_a_saved_index_and_incremental_update(folders, tmp_path):
-    from genscope.replication_api import build_index
+    from genscope.api.copies import build_index
 
     ref, gen = folders
     idx = tmp_path / "idx"
@@ -278,7 +278,7 @@ def test_real_photo_copies_rank_first():
 
 
 def test_memorization_flags_the_prompt_whose_seeds_agree(tmp_path):
-    from genscope.replication_api import memorization
+    from genscope.api.copies import memorization
 
     folder = tmp_path / "gen"
     folder.mkdir()

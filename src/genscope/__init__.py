@@ -2,11 +2,26 @@
 
 __version__ = "0.1.0"
 
-from genscope.api import ScanError, ScanResult, scan
+from genscope.api import (
+    AuditResult,
+    CleanResult,
+    ScanError,
+    ScanResult,
+    audit,
+    build_index,
+    clean,
+    dedup,
+    detect_files,
+    memorization,
+    provenance,
+    replicate,
+    scan,
+)
+from genscope.api.copies import DescriptorChoice
+from genscope.errors import CodedError, GenscopeError, InputError, RunError
 from genscope.models.detector import Detector
-from genscope.provenance_api import provenance
 from genscope.records import read_records
-from genscope.replication_api import build_index, dedup, memorization, replicate
 
-__all__ = ["Detector", "ScanError", "ScanResult", "__version__", "build_index", "dedup", "memorization", "provenance",
-           "read_records", "replicate", "scan"]
+__all__ = ["AuditResult", "CleanResult", "CodedError", "DescriptorChoice", "Detector", "GenscopeError", "InputError",
+           "RunError", "ScanError", "ScanResult", "__version__", "audit", "build_index", "clean", "dedup",
+           "detect_files", "memorization", "provenance", "read_records", "replicate", "scan"]

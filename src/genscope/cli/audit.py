@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from genscope.text import plural
 
@@ -31,29 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pyarrow.parquet as pq
+    from genscope.api.audit import audit
+    from genscope.cli.options import library_call
 
-    from genscope.analyses.audit import AuditError, run_audit
-    from genscope.cli import UsageError
-    from genscope.cli.records_input import load_calibration, load_records
-    from genscope.report.audit_section import audit_section
-    from genscope.report.html import write_report
-
-    table, summary = load_records(args.records)
-    try:
-        audit = run_audit(table, calibration=load_calibration(args.calibration), by=args.by, labels=args.labels,
-                          embeddings=args.embeddings, threshold=args.threshold)
-    except AuditError as exc:
-        raise UsageError(str(exc)) from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(json.dumps(audit.summary, indent=2, ensure_ascii=False) + "\n")
-    pq.write_table(audit.per_image, out / "audit_images.parquet")
-    write_report(table, summary, out / "report.html", analyses=[audit_section(audit.summary)])
-    share = audit.summary["share"]
+    result = library_call(audit, args.records, by=args.by, labels=args.labels, embeddings=args.embeddings,
+                          calibration=args.calibration, threshold=args.threshold)
+    out = result.save(args.out)
+    share = result.summary["share"]
     line = (f"generated share {100 * share['estimate']:.1f}% (95% interval {100 * share['low']:.1f}–"
             f"{100 * share['high']:.1f}%)" if "estimate" in share
             else f"generated share ≥ {100 * share['lower_bound']:.1f}% (provenance only)")
     print(f"{line} over {plural(share['rows'], 'image')} → {out}", file=sys.stderr)
     return 0
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from genscope.text import plural
 
@@ -46,44 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+    from genscope.api.clean import clean
+    from genscope.cli.options import library_call
 
-    from genscope.analyses.audit import SCORE, detector_scores, model_threshold, provenance_verdicts
-    from genscope.analyses.clean import plan_clean
-    from genscope.cli import UsageError
-    from genscope.cli.records_input import duplicate_copies, load_calibration, load_records
-
-    table, _ = load_records(args.records)
-    duplicates = 0
-    if args.drop_duplicates:
-        copies = duplicate_copies(args.drop_duplicates)
-        unique = np.array([path not in copies for path in table.column("path").to_pylist()], dtype=bool)
-        duplicates = int((~unique).sum())
-        table = table.filter(pa.array(unique))
-    if SCORE not in table.column_names:
-        raise UsageError("these records have no detector scores: scan with --signals …,detector first")
-    calibration = load_calibration(args.calibration)
-    if calibration is None:
-        raise UsageError("no calibration: the detector's held-out scores are missing; pass --calibration")
-    scores = detector_scores(table)
-    proven = np.array([p == "yes" for p in provenance_verdicts(table)], dtype=bool)  # bool with zero rows too
-    plan = plan_clean(scores, proven, calibration, model_threshold(table, args.threshold), args.max_generated)
-    keep = ~proven & ~np.isnan(scores) & (scores < plan.cut)
-    kept = table.filter(pa.array(keep))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        pq.write_table(kept, out)
-    else:
-        pacsv.write_csv(kept.select(csv_columns(kept.schema)), out)
-    print(json.dumps(plan.as_dict() | {"dropped_as_duplicates": duplicates}))
+    result = library_call(clean, args.records, args.max_generated, calibration=args.calibration,
+                          threshold=args.threshold, drop_duplicates=args.drop_duplicates)
+    out = result.write_keep_list(args.out)
+    plan, duplicates = result.plan, result.dropped_as_duplicates
+    print(json.dumps(result.summary))
     dropped_copies = (f", {plural(duplicates, 'duplicate copy', 'duplicate copies')} dropped first"
                       if args.drop_duplicates else "")
     real = round(plan.real_dropped)
-    print(f"kept {plan.kept} of {table.num_rows + duplicates}{dropped_copies}: estimated generated share "
+    print(f"kept {plan.kept} of {result.inputs}{dropped_copies}: estimated generated share "
           f"{100 * plan.residual_share:.2f}% "
           f"(95% interval {100 * plan.residual_low:.2f}–{100 * plan.residual_high:.2f}%), {_verdict(plan)}; about "
           f"{plural(real, 'real image')} dropped ({plan.real_dropped_low:.0f}–{plan.real_dropped_high:.0f}) "
@@ -101,11 +74,3 @@ def _verdict(plan) -> str:
                 f"{100 * plan.residual_high:.2f}%")
     return f"CANNOT meet the {target}"
 
-
-def csv_columns(schema) -> list[str]:
-    """The columns a CSV cell can hold: nested ones (vectors, the detector's generator map) and raw bytes
-    (keypoint codes) stay in the Parquet keep-list only."""
-    import pyarrow as pa
-
-    return [f.name for f in schema
-            if not (pa.types.is_nested(f.type) or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))]

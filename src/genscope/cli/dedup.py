@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.replication_api import dedup
+    from genscope.api.copies import dedup
 
     limit_search_threads(args)
     result = library_call(dedup, args.paths, args.out, threshold=args.threshold, descriptor=descriptor_choice(args),

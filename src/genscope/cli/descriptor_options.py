@@ -34,9 +34,9 @@ def add_keypoint_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def descriptor_choice(args: argparse.Namespace):
+    from genscope.api.copies import DescriptorChoice
     from genscope.cli import UsageError
     from genscope.models.descriptor.local import OPENCV_MISSING, opencv_installed
-    from genscope.replication_api import DescriptorChoice
 
     if args.descriptor == "torchscript" and not args.descriptor_path:
         raise UsageError("--descriptor torchscript needs --descriptor-path FILE")

@@ -47,8 +47,8 @@ def _line(res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.api.detect import detect_files
     from genscope.cli import UsageError
-    from genscope.detection_api import detect_files
 
     def show(res: dict) -> None:
         print(json.dumps(res) if args.jsonl else _line(res))

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.replication_api import build_index
+    from genscope.api.copies import build_index
 
     limit_search_threads(args)
     index = library_call(build_index, args.paths, args.out, descriptor=descriptor_choice(args), kind=args.kind,

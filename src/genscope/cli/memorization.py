@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.replication_api import memorization
+    from genscope.api.copies import memorization
 
     limit_search_threads(args)
     result = library_call(memorization, args.generated, args.out, group_by=args.group_by, threshold=args.threshold,

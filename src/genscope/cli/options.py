@@ -36,19 +36,15 @@ def cosine(text: str) -> float:
 
 
 def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a library call, turning bad input (paths, options, models) into a usage error (exit 2)."""
-    from genscope.analyses.descriptors import MissingDescriptors
-    from genscope.api import ScanError
+    """Run a library call, turning bad input (paths, options, records, models) into a usage error (exit 2)."""
+    from genscope.api.scan import ScanError
     from genscope.cli import UsageError
     from genscope.engine.ray import RayUnavailable
-    from genscope.signals import UnknownSignal
-    from genscope.sources import SourceError
-    from genscope.sources.manifest import ManifestError
+    from genscope.errors import InputError
 
     try:
         return func(*args, **kwargs)
-    except (SourceError, ManifestError, UnknownSignal, ScanError, MissingDescriptors, FileNotFoundError,
-            ImportError, RayUnavailable) as exc:
+    except (InputError, ScanError, FileNotFoundError, ImportError, RayUnavailable) as exc:
         raise UsageError(str(exc)) from None
 
 

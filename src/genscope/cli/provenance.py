@@ -36,8 +36,8 @@ def _text(record: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.api.provenance import provenance
     from genscope.cli import UsageError
-    from genscope.provenance_api import provenance
     from genscope.signals.provenance.c2pa import build_context, load_trust_anchors
 
     try:

@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genscope.api.copies import replicate
     from genscope.cli import UsageError
-    from genscope.replication_api import replicate
 
     if bool(args.reference) == bool(args.index):
         raise UsageError("give --reference PATH... or --index IDX (one of them)")

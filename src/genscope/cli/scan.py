@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.api import scan
+    from genscope.api.scan import scan
 
     signals = [s.strip() for s in args.signals.split(",") if s.strip()] if args.signals else None
     options = collect_signal_options(args.signal_option)

@@ -23,7 +23,7 @@ from genscope.analyses import dedup as dedup_analysis
 from genscope.analyses import memorization as memorization_analysis
 from genscope.analyses import replication as replication_analysis
 from genscope.analyses.descriptors import descriptors
-from genscope.api import ScanResult, scan
+from genscope.api.scan import ScanResult, scan
 from genscope.index import DescriptorIndex, Kind
 from genscope.keypoint_index import KeypointIndex
 from genscope.models.descriptor.local import opencv_installed

@@ -1,4 +1,5 @@
-"""Loading what the collection-half commands read: records (and a scan's summary), calibration."""
+"""What the collection half reads: records (and a scan's summary), calibration, dedup's copies; bad input is an
+``InputError`` naming the command that makes what is missing."""
 
 from __future__ import annotations
 
@@ -8,29 +9,29 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from genscope.cli import UsageError
+from genscope.errors import InputError
 
 if TYPE_CHECKING:
     from genscope.analyses.quantify import Calibration
 
 
-def load_records(target: str) -> tuple[pa.Table, dict[str, Any]]:
+def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     """Records from a scan folder, a records folder or one Parquet file, and the scan summary if any."""
     from genscope.analyses.overview import overview
     from genscope.records import read_records
 
     path = Path(target)
     if not path.exists():
-        raise UsageError(f"no such file or folder: {target}")
+        raise InputError(f"no such file or folder: {target}")
     if not _holds_records(path):
-        raise UsageError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
+        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
                          "give SCAN_DIR")
     try:
         table = read_records(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise UsageError(f"cannot read records from {target}: {exc}") from None
+        raise InputError(f"cannot read records from {target}: {exc}") from None
     if "path" not in table.column_names or "error" not in table.column_names:
-        raise UsageError(f"{target} does not hold genscope records (no path/error columns)")
+        raise InputError(f"{target} does not hold genscope records (no path/error columns)")
     summary_file = path / "summary.json" if path.is_dir() else path.parent / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     return table, overview(table) | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named",
@@ -46,7 +47,8 @@ def _holds_records(path: Path) -> bool:
     return (path / RECORDS_NAME).is_dir() or any(path.glob("*.parquet"))
 
 
-def load_calibration(path: str | None) -> Calibration | None:
+def load_calibration(path: str | Path | None) -> Calibration | None:
+    """Labelled held-out detector scores from an ``.npz``; None: the ones shipped with the default detector."""
     from genscope.analyses.audit import default_calibration
     from genscope.analyses.quantify import Calibration
 
@@ -55,16 +57,16 @@ def load_calibration(path: str | None) -> Calibration | None:
     try:
         return Calibration.load(path)
     except (OSError, KeyError, ValueError) as exc:
-        raise UsageError(f"cannot read calibration {path}: {exc}") from None
+        raise InputError(f"cannot read calibration {path}: {exc}") from None
 
 
-def duplicate_copies(dedup_dir: str) -> set[str]:
+def duplicate_copies(dedup_dir: str | Path) -> set[str]:
     """Paths `genscope dedup` marked as copies to drop (every group member but its representative)."""
     import pyarrow.parquet as pq
 
     groups = Path(dedup_dir) / "groups.parquet"
     if not groups.is_file():
-        raise UsageError(f"no groups.parquet in {dedup_dir}: run `genscope dedup PATH --out {dedup_dir}` first")
+        raise InputError(f"no groups.parquet in {dedup_dir}: run `genscope dedup PATH --out {dedup_dir}` first")
     table = pq.read_table(groups, columns=["path", "keep"])
     return {path for path, keep in zip(table.column("path").to_pylist(), table.column("keep").to_pylist(),
                                        strict=True) if not keep}
