@@ -26,7 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 from PIL import Image
 
-from genscope.provenance_api import provenance
+from genscope.api.provenance import provenance
 from genscope.signals.base import Sample
 from genscope.signals.provenance.signal import ProvenanceSignal
 
