@@ -47,7 +47,7 @@ def test_report_is_self_contained(report: Path) -> None:
     html = report.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
     assert "<link" not in html and "@import" not in html
-    assert html.count('src="data:image/jpeg;base64,') == 7  # every decoded image; none for the broken one
+    assert html.count('class="thumb" src="data:image/jpeg;base64,') == 7  # every decoded image; none for the broken one
     assert "decode.truncated" in html or "decode.corrupt" in html
 
 
@@ -91,7 +91,7 @@ def test_shared_val_scan_completes_and_its_report_renders(tmp_path: Path) -> Non
     assert result.summary["inputs"] == expected == result.records.num_rows
     assert result.summary["failed"] == 0
     html = (result.out / "report.html").read_text()
-    assert html.count('src="data:image/jpeg;base64,') == expected
+    assert html.count('class="thumb" src="data:image/jpeg;base64,') == expected
     _assert_renders(result.out / "report.html", tmp_path / "val.png")
 
 

@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from genscope.analyses.audit import AuditError, run_audit
     from genscope.cli import UsageError
     from genscope.cli.records_input import load_calibration, load_records
-    from genscope.report.audit_section import audit_section
     from genscope.report.html import write_report
 
     table, summary = load_records(args.records)
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "audit.json").write_text(json.dumps(audit.summary, indent=2, ensure_ascii=False) + "\n")
     pq.write_table(audit.per_image, out / "audit_images.parquet")
-    write_report(table, summary, out / "report.html", analyses=[audit_section(audit.summary)])
+    write_report(table, summary, out / "report.html", impact=audit.summary)
     share = audit.summary["share"]
     line = (f"generated share {100 * share['estimate']:.1f}% (95% interval {100 * share['low']:.1f}–"
             f"{100 * share['high']:.1f}%)" if "estimate" in share

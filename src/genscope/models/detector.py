@@ -252,11 +252,3 @@ def encoder_file(path: Path, config: dict[str, Any]) -> Path:
     from genscope.models.registry import model_file
 
     return model_file(config["encoder"])
-
-
-def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """The heat map drawn over the image in red-yellow (cool areas keep the image)."""
-    base = np.asarray(image.convert("RGB"), dtype=np.float32)
-    colour = np.stack([np.ones_like(heat), heat, np.zeros_like(heat)], axis=-1) * 255
-    mix = (alpha * heat)[..., None]
-    return Image.fromarray(np.clip(base * (1 - mix) + colour * mix, 0, 255).astype(np.uint8))
