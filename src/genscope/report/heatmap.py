@@ -61,7 +61,7 @@ def explained(image: Image.Image, heat: np.ndarray, *, score: float, verdict: st
     canvas = Image.new("RGB", (width, picture.height + legend_h), (255, 255, 255))
     canvas.paste(picture, (0, 0))
     draw = ImageDraw.Draw(canvas)
-    label = f"AI score {score:.2f} · {verdict}"
+    label = f"AI score {score:.3f} · {verdict}"  # as the CLI prints it: 0.995 is not 1.00
     box = draw.textbbox((pad, pad), label, font=font)
     draw.rounded_rectangle((box[0] - pad // 2, box[1] - pad // 2, box[2] + pad // 2, box[3] + pad // 2),
                            radius=pad // 2, fill=(29, 36, 51))
