@@ -154,3 +154,19 @@ def test_jpeg_quality_estimate(quality: int) -> None:
     assert jpeg_quality(decoded.info["jpeg_quantization"]) == quality
     row = ContainerSignal().compute([Sample("x", data, decoded.image, decoded.info)])[0]
     assert row["jpeg_subsampling"] == "4:4:4" and row["bits_per_pixel"] == pytest.approx(len(data) * 8 / (120 * 90))
+
+
+def test_audit_says_why_images_were_not_judged_and_counts_proven_real() -> None:
+    from genscope.analyses.audit import run_audit
+
+    table = pa.table({
+        "path": ["a", "b", "c", "d", "e"], "shard": [None] * 5, "meta": [None] * 5,
+        "error": ["decode.truncated", None, None, None, None],
+        "provenance.ai": [None, None, "no", "yes", None],
+        "detector.ai_score": pa.array([None, None, None, None, 0.9], pa.float32()),
+        "detector.error": ["detector.no_image: no decoded image", "detector.too_small: 8 px", None, None, None],
+    })
+    share = run_audit(table, calibration=None).summary["share"]
+    assert share["not_judged"] == {"decode.truncated": 1, "detector.too_small": 1}
+    assert share["proven_real"] == 1 and share["proven_generated"] == 1
+    assert share["scored"] == 1 and share["detector_generated"] == 1

@@ -24,6 +24,23 @@ def test_examples_scan_like_the_readme(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
 
 
+def test_examples_are_real_size_and_the_a1111_one_carries_its_metadata() -> None:
+    from PIL import Image
+
+    import genscope
+
+    examples = sorted((REPO / "examples").iterdir())
+    assert sum(path.stat().st_size for path in examples) < 1_000_000  # the repository stays small
+    assert (REPO / "examples" / "generated_a1111_parameters.png").stat().st_size < 300_000
+    for path in examples:
+        if path.name.startswith("broken"):
+            continue
+        with Image.open(path) as image:
+            assert min(image.size) >= 256, (path, image.size)
+    found = genscope.provenance(REPO / "examples" / "generated_a1111_parameters.png")
+    assert found["ai"] == "yes" and found["metadata"]["tool"] == "a1111" and found["metadata"]["model"]
+
+
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     make_images(tmp_path / "in", 1)
     for args, expected in (

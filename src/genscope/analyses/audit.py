@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from genscope.analyses.diversity import prdc
 from genscope.analyses.quantify import Calibration, estimate_share
-from genscope.analyses.shortcuts import find_shortcuts
+from genscope.analyses.shortcuts import MIN_PER_CLASS, enough_per_class, find_shortcuts
 from genscope.errors import InputError
 
 SCORE = "detector.ai_score"
@@ -115,14 +116,16 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
     if PROVENANCE not in table.column_names:
         notes.append("no provenance columns: nothing counts as proven generated")
     truth = parse_labels(column_values(table, labels)) if labels else None
+    unjudged = not_judged_reasons(table, scores, provenance)
 
     summary: dict[str, Any] = {"rows": rows, "decoded": int(decoded.sum()), "threshold": threshold,
                                "proven_generated": int(proven.sum()), "proven_real": int(proven_real.sum())}
-    summary["share"] = _share(scores, proven, proven_real, calibration, threshold, seed, truth)
+    summary["share"] = _share(scores, proven, proven_real, unjudged, calibration, threshold, seed, truth)
     if by:
         groups = np.array([str(v) if v is not None else "(none)" for v in column_values(table, by)], dtype=object)
         summary["by"] = by
         summary["groups"] = {name: _share(scores[groups == name], proven[groups == name], proven_real[groups == name],
+                                          unjudged[groups == name],
                                           calibration if (groups == name).sum() >= MIN_GROUP_ROWS else None,
                                           threshold, seed, None if truth is None else truth[groups == name])
                              for name in sorted(set(groups))}
@@ -132,11 +135,14 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
     class_labels, label_source = (truth, f"labels from {labels!r}") if truth is not None else (predicted, "predicted")
     summary["labels_used"] = label_source
     known = (class_labels >= 0) & decoded
-    if known.sum() >= 4 and 0 < class_labels[known].sum() < known.sum():
+    summary["shortcut_min_per_class"] = MIN_PER_CLASS
+    if enough_per_class(class_labels[known] == 1):
         summary["shortcuts"] = [s.as_dict() for s in find_shortcuts(table.filter(pa.array(known)),
                                                                      class_labels[known] == 1)]
     else:
-        notes.append("shortcuts need both generated and real images among the labelled rows")
+        generated = int((class_labels[known] == 1).sum())
+        notes.append(f"shortcuts need at least {MIN_PER_CLASS} generated and {MIN_PER_CLASS} real images "
+                     f"({label_source}: {generated} and {int(known.sum()) - generated} here)")
     outside = np.full(rows, None, dtype=object)
     column = embeddings or (DEFAULT_EMBEDDINGS if DEFAULT_EMBEDDINGS in table.column_names else None)
     if column is None:
@@ -150,12 +156,30 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
     return Audit(summary=summary, per_image=per_image, notes=notes)
 
 
-def _share(scores: np.ndarray, proven: np.ndarray, proven_real: np.ndarray, calibration: Calibration | None,
-           threshold: float, seed: int, truth: np.ndarray | None) -> dict[str, Any]:
+def not_judged_reasons(table: pa.Table, scores: np.ndarray, provenance: list[str | None]) -> np.ndarray:
+    """Per row, why nothing judged it (no score, no proof either way): the row's error code, else the
+    detector's error code, else ``no detector``; None for judged rows."""
+    errors = table.column("error").to_pylist()
+    detector = (table.column("detector.error").to_pylist() if "detector.error" in table.column_names
+                else [None] * len(errors))
+    out = np.full(len(errors), None, dtype=object)
+    for i, (error, failed, verdict) in enumerate(zip(errors, detector, provenance, strict=True)):
+        if np.isnan(scores[i]) and verdict not in ("yes", "no"):
+            out[i] = error or (failed.split(":", 1)[0] if failed else "no detector")
+    return out
+
+
+def _share(scores: np.ndarray, proven: np.ndarray, proven_real: np.ndarray, unjudged: np.ndarray,
+           calibration: Calibration | None, threshold: float, seed: int, truth: np.ndarray | None) -> dict[str, Any]:
     rows = len(scores)
     usable = ~proven_real  # a valid camera-capture manifest: counted as real, outside the estimate
-    out: dict[str, Any] = {"rows": rows, "proven_generated": int(proven.sum()),
-                           "lower_bound": round(float(proven.sum()) / max(rows, 1), 5)}
+    scored = ~np.isnan(scores)
+    out: dict[str, Any] = {"rows": rows, "proven_generated": int(proven.sum()), "proven_real": int(proven_real.sum()),
+                           "lower_bound": round(float(proven.sum()) / max(rows, 1), 5),
+                           # the plain count the detector gives, apart from proof: shown where no interval is
+                           "scored": int(scored.sum()),
+                           "detector_generated": int((scores[scored] >= threshold).sum()),
+                           "not_judged": dict(Counter(r for r in unjudged if r is not None).most_common())}
     if truth is not None and (truth >= 0).any():
         out["labelled_share"] = round(float((truth[truth >= 0] == 1).mean()), 5)
     if calibration is not None and not np.isnan(scores[usable & ~proven]).all():
@@ -232,10 +256,12 @@ def _evidence(provenance: str | None, score: float, threshold: float) -> str:
 
 
 def impact_summary(table: pa.Table) -> dict[str, Any] | None:
-    """The audit a scan reports by itself, when its records hold detector or provenance evidence."""
+    """The audit a scan reports by itself, when its records hold detector or provenance evidence: per folder
+    (or shard) too when the inputs span more than one."""
     if SCORE not in table.column_names and PROVENANCE not in table.column_names:
         return None
-    return run_audit(table, calibration=default_calibration()).summary
+    by = "folder" if len(set(column_values(table, "folder"))) > 1 else None
+    return run_audit(table, calibration=default_calibration(), by=by).summary
 
 
 def default_calibration() -> Calibration | None:

@@ -30,10 +30,9 @@ class AuditResult(Result):
         return {"audit_images": self.per_image}
 
     def report(self, path: str | os.PathLike) -> Path:
-        from genscope.report.audit_section import audit_section
         from genscope.report.html import write_report
 
-        return write_report(self.records, self.scan_summary, Path(path), analyses=[audit_section(self.summary)])
+        return write_report(self.records, self.scan_summary, Path(path), impact=self.summary)
 
 
 def audit(records: str | os.PathLike | pa.Table, *, by: str | None = None, labels: str | None = None,

@@ -30,6 +30,7 @@ from genscope.records import (
     records_folder,
     records_schema,
 )
+from genscope.report import DEFAULT_HEATMAPS
 from genscope.signals import check_options, default_signals, signal_class
 from genscope.signals.base import decode_side, prepare_signals, signal_version
 from genscope.sources import Item, enumerate_inputs
@@ -68,29 +69,29 @@ class ScanResult:
         table = self.records
         return table.filter(pc.is_valid(table.column("error")))
 
-    def report(self, path: str | os.PathLike | None = None, *, rows: int = 500) -> Path | str:
-        """Render the HTML report (default ``out/report.html``) and return where it went."""
-        from genscope.report.audit_section import audit_section
+    def report(self, path: str | os.PathLike | None = None, *, rows: int = 500,
+               heatmaps: int = DEFAULT_HEATMAPS) -> Path | str:
+        """Render the HTML report (default ``out/report.html``) and return where it went; ``heatmaps`` of the
+        most-likely-generated images get the detector's heat map (0 for none: each takes seconds)."""
         from genscope.report.html import write_report
 
-        impact = self.summary.get("dataset_impact")
-        analyses = [audit_section(impact)] if impact else []
         if path is None and is_uri(self.out):  # rendered locally, then uploaded as one object
             with tempfile.TemporaryDirectory() as temp:
                 local = write_report(self.records, self.summary, Path(temp) / "report.html", rows=rows,
-                                     analyses=analyses)
+                                     heatmaps=heatmaps)
                 Folder.at(self.out).write_bytes("report.html", local.read_bytes())
             return f"{self.out}/report.html"
         target = Path(path) if path is not None else Path(self.out) / "report.html"
-        return write_report(self.records, self.summary, target, rows=rows, analyses=analyses)
+        return write_report(self.records, self.summary, target, rows=rows, heatmaps=heatmaps)
 
 
 def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] | None = None,
          signal_options: dict[str, dict[str, Any]] | None = None, workers: int | None = None,
          batch_size: int = 8, timeout_s: float = 60.0, max_pixels: int = DEFAULT_MAX_PIXELS,
          max_bytes: int = DEFAULT_MAX_BYTES, all_files: bool = False, report: bool = True,
-         report_rows: int = 500, progress: bool | None = None, engine: str = "local",
-         address: str | None = None, num_cpus: int | None = None, replace: bool = False) -> ScanResult:
+         report_rows: int = 500, report_heatmaps: int = DEFAULT_HEATMAPS, progress: bool | None = None,
+         engine: str = "local", address: str | None = None, num_cpus: int | None = None,
+         replace: bool = False) -> ScanResult:
     """Scan images and write ``out/records.parquet``, ``out/summary.json`` and ``out/report.html``.
 
     Rerunning with the same ``out`` resumes: rows whose bytes and signal versions are unchanged
@@ -172,7 +173,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
                                                          + "\n").encode())
     result = ScanResult(out=out_location if is_uri(out_location) else Path(out_location), summary=summary)
     if report:
-        result.report(rows=report_rows)
+        result.report(rows=report_rows, heatmaps=report_heatmaps)
     return result
 
 

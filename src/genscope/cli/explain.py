@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from genscope.cli import UsageError
-    from genscope.models.detector import Detector, open_rgb, overlay
+    from genscope.models.detector import Detector, open_rgb
+    from genscope.report.heatmap import explained
 
     if not Path(args.image).is_file():  # before the model loads, and one line like the other commands
         raise UsageError(f"no such file: {args.image}")
@@ -31,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     res = detector.predict([image])[0]
     if res.get("error"):  # too small or blank: no decision to explain
         raise UsageError(f"{args.image}: {res['error']}")
-    overlay(image, detector.explain(image)).save(args.out)
+    method = ("occlusion: red = greying it out lowers the score most" if detector.kind == "clip"
+              else "Grad-CAM: red = raises the score most")
+    picture = explained(image, detector.explain(image), score=res["ai_score"], verdict=res["verdict"], method=method)
+    picture.save(args.out)
     print(f"{args.image}: ai_score {res['ai_score']:.3f} ({res['verdict']}); wrote {args.out}")
     return 0

@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from genscope.api.copies import replicate
     from genscope.cli import UsageError
+    from genscope.report.copies_pages import evidence_counts
 
     if bool(args.reference) == bool(args.index):
         raise UsageError("give --reference PATH... or --index IDX (one of them)")
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         s = result.summary
         rate = s["replication_rate"]
         verb = "replicates" if s["replicated"] == 1 else "replicate"
+        how = f": {evidence_counts(s)}" if s["replicated"] else ""
         print(f"{s['replicated']} of {plural(s['generated_with_descriptor'], 'generated image')} {verb} a reference "
-              f"({'–' if rate is None else f'{100 * rate:.2f}%'} at similarity > {s['threshold']}) → {args.out}",
-              file=sys.stderr)
+              f"({'–' if rate is None else f'{100 * rate:.2f}%'}{how}) → {args.out}", file=sys.stderr)
     return 0

@@ -9,12 +9,14 @@ from genscope.cli.options import (
     add_replace_argument,
     byte_size,
     collect_signal_options,
+    count,
     earlier_rows_note,
     library_call,
     no_inputs_note,
     positive_int,
     signal_option,
 )
+from genscope.report import DEFAULT_HEATMAPS
 from genscope.signals import REGISTRY, default_signals
 from genscope.text import plural
 
@@ -50,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all-files", action="store_true",
                         help="in folders, scan every file, not only image extensions")
     parser.add_argument("--report-rows", type=positive_int, default=500, help="rows in the report table")
+    parser.add_argument("--heatmaps", type=count, default=DEFAULT_HEATMAPS, metavar="N",
+                        help="report cards of the most likely generated images that get the detector's heat map "
+                             "(seconds each on a CPU; 0 for none)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_replace_argument(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no final line")
@@ -66,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     result = library_call(scan, args.paths, args.out, signals=signals, signal_options=options, workers=args.workers,
                           batch_size=args.batch_size, timeout_s=args.timeout, max_pixels=args.max_pixels,
                           max_bytes=args.max_bytes, all_files=args.all_files, report=not args.no_report,
-                          report_rows=args.report_rows, progress=False if args.quiet else None,
-                          engine=args.engine, address=args.address, num_cpus=args.num_cpus, replace=args.replace)
+                          report_rows=args.report_rows, report_heatmaps=args.heatmaps,
+                          progress=False if args.quiet else None, engine=args.engine, address=args.address,
+                          num_cpus=args.num_cpus, replace=args.replace)
     s = result.summary
     if not s["inputs"]:  # even with --quiet: an empty scan is almost always a wrong path or filter
         print(no_inputs_note("scan", args.paths, "; --all-files reads every file") + f"; empty records → "

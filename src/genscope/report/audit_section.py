@@ -33,8 +33,8 @@ def audit_section(summary: dict[str, Any]) -> Section:
     html = env.get_template("audit_section.html.j2").render(
         audit=summary,
         has_labels=any("labelled_share" in g for g in summary.get("groups", {}).values()),
-        shortcut_plot=svg.bars([(s["fact"], s["auc"]) for s in shortcuts[:14]], width=420, value_format="{:.2f}",
-                               scale_max=1.0),
+        shortcut_plot=svg.bars([(s["fact"], s["auc"]) for s in shortcuts[:14]], width=480, value_format="{:.2f}",
+                               scale_max=1.0, intervals=[(s["low"], s["high"]) for s in shortcuts[:14]]),
         pr_plot=precision_recall_plot(diversity["precision"], diversity["recall"]) if diversity else Markup(""),
     )
     return Section(name="audit", title="Dataset impact", html=Markup(html))

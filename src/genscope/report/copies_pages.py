@@ -7,9 +7,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genscope.analyses.copy_score import PHASH_MATCH
 from genscope.analyses.dedup import Dedup
 from genscope.analyses.memorization import Memorization
 from genscope.analyses.replication import Replication
+from genscope.models.descriptor.local import MIN_INLIERS
 from genscope.report import svg
 from genscope.report.copies import ImageLookup, Page, Pair, Side, write
 
@@ -25,9 +27,27 @@ def _part(box: list[float]) -> tuple[float, ...] | None:
     return None if box == [0.0, 0.0, 1.0, 1.0] else tuple(box)
 
 
-def _pair_label(match: dict) -> str:
-    inliers = match.get("inliers")
-    return f"similarity {match['similarity']:.3f}" + (f", {inliers} keypoint inliers" if inliers else "")
+def match_evidence(match: dict, threshold: float) -> str:
+    """What makes a match a copy, named by the evidence that decided it (the rule of ``replicate``), or why not."""
+    found = []
+    if (match.get("inliers") or 0) >= MIN_INLIERS:
+        found.append(f"by keypoints: {match['inliers']} inliers")
+    if match.get("phash_distance") is not None and match["phash_distance"] <= PHASH_MATCH:
+        found.append(f"by pHash: {match['phash_distance']} of 64 bits differ")
+    if match["similarity"] > threshold:
+        found.append(f"by similarity: {match['similarity']:.3f} > {threshold:g}")
+    return "; ".join(found) or f"no copy: similarity {match['similarity']:.3f} ≤ {threshold:g}"
+
+
+def evidence_counts(summary: dict) -> str:
+    """How many replicated images each kind of evidence accounts for, e.g. "2 by similarity, 1 by keypoints only"."""
+    phash, keypoints = summary.get("replicated_by_phash_only", 0), summary.get("replicated_by_keypoints_only", 0)
+    parts = [f"{summary['replicated'] - phash - keypoints} by similarity > {summary['threshold']:g}"]
+    if phash:
+        parts.append(f"{phash} by pHash only")
+    if keypoints:
+        parts.append(f"{keypoints} by keypoints only")
+    return ", ".join(parts)
 
 
 def replication_report(result: Replication, generated: pa.Table, references: pa.Table | None, target: Path) -> Path:
@@ -37,7 +57,7 @@ def replication_report(result: Replication, generated: pa.Table, references: pa.
     best = {row["query"]: row for row in result.matches.filter(pc.equal(result.matches.column("rank"), 1)).to_pylist()}
     top = result.top1.to_pylist()
     top.sort(key=lambda row: -best[row["query"]]["score"])  # the ranking of matches.parquet: verified copies first
-    pairs = [Pair(label=_pair_label(best[row["query"]]), hit=row["replicated"],
+    pairs = [Pair(label=match_evidence(best[row["query"]], threshold), hit=row["replicated"],
                   sides=[Side(row["query"], _part(best[row["query"]]["box"])), Side(row["reference"])])
              for row in top[:GALLERY]]
     tables = []
@@ -52,7 +72,7 @@ def replication_report(result: Replication, generated: pa.Table, references: pa.
         subtitle=f"{s['generated']} generated images against {s['references']} references",
         cards=[("replication rate", _pct(s["replication_rate"])),
                ("95% CI", f"{_pct(ci[0])} – {_pct(ci[1])}" if ci else "–"),
-               ("replicated", s["replicated"]),
+               ("replicated", s["replicated"]), ("how", evidence_counts(s)),
                ("threshold", threshold), ("generated images", s["generated"]), ("references", s["references"])],
         summary=s,
         plots=[("Top-1 similarity of each generated image (red line: threshold)",
@@ -65,7 +85,8 @@ def replication_report(result: Replication, generated: pa.Table, references: pa.
                f"{s['generated_without_descriptor']} generated images could not be read and have no match."],
         tables=tables,
         gallery_title=f"Top {len(pairs)} pairs by score: generated (left) and its best reference (right)",
-        gallery_note="Red frame: above the threshold. The outline on the generated image is the part that matched.",
+        gallery_note="Red frame: a copy. Each label names the evidence that decided it. The outline on the generated "
+                     "image is the part that matched.",
         pairs=pairs,
     )
     lookup = ImageLookup(generated, *([references] if references is not None else []))

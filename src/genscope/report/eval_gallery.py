@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from genscope.models.detector import Detector, open_rgb, overlay
+from genscope.models.detector import Detector, open_rgb
 from genscope.models.detector.conditions import normalise
+from genscope.report.heatmap import blend
 from genscope.report.thumbs import image_uri
 
 GALLERY_PX = 200
@@ -36,7 +37,7 @@ def _card(det: Detector, image: dict[str, Any]) -> Mistake:
     try:
         original = open_rgb(image["path"])
         scored = normalise(original)
-        thumb, heat = image_uri(original, GALLERY_PX), image_uri(overlay(scored, det.explain(scored)), GALLERY_PX)
+        thumb, heat = image_uri(original, GALLERY_PX), image_uri(blend(scored, det.explain(scored)), GALLERY_PX)
     except OSError:  # the file changed or vanished since it was evaluated: show the figures only
         thumb = heat = None
     return Mistake(image["path"], image["source"], image["generator"], score, image["scores"]["raw"], wrong,

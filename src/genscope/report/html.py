@@ -13,12 +13,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
-from genscope.report import svg
-from genscope.report.sections import Section, report_columns, signal_names, signal_sections
+from genscope.report import DEFAULT_HEATMAPS, evidence, svg
+from genscope.report.answer import answer
+from genscope.report.audit_section import audit_section
+from genscope.report.gallery import galleries
+from genscope.report.heatmap import GRADIENT_CSS
+from genscope.report.sections import report_columns, signal_names, signal_sections
 from genscope.report.thumbs import thumbnails
 from genscope.sources.item import Item
 
-CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes", "error")
+CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes")
+FIRST_COLUMNS = ("detector.verdict", "detector.ai_score", "provenance.ai")  # shown as verdict, score, proof
 
 
 @dataclass
@@ -36,9 +41,9 @@ def environment() -> jinja2.Environment:
 
 
 def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows: int = 500,
-                 analyses: list[Section] | None = None) -> Path:
+                 impact: dict[str, Any] | None = None, heatmaps: int = DEFAULT_HEATMAPS) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(table, summary, rows=rows, analyses=analyses)
+    html = render_report(table, summary, rows=rows, impact=impact, heatmaps=heatmaps)
     temp = target.with_name(f".{target.name}.tmp")
     temp.write_text(html, encoding="utf-8")
     temp.replace(target)
@@ -46,10 +51,14 @@ def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows
 
 
 def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
-                  analyses: list[Section] | None = None) -> str:
-    """The report; ``analyses`` are collection-level sections shown before the per-signal ones."""
+                  impact: dict[str, Any] | None = None, heatmaps: int = DEFAULT_HEATMAPS) -> str:
+    """The report: the answer first (from ``impact``, an audit summary; default: the scan's own), then the
+    galleries, the image table, the audit's details and a section per signal. ``heatmaps``: how many of the
+    most-likely-generated cards get the detector's heat map."""
+    impact = impact if impact is not None else summary.get("dataset_impact")
     shown = _pick_rows(table, rows)
     columns = [c for c in _table_columns(table) if shown.column(c).null_count < shown.num_rows]
+    band = evidence.band_of(_first(table, "detector.version"))
     records = shown.to_pylist()
     items = [Item(path=r["path"], file=r["shard"] or r["path"], offset=r["offset"], size=r["bytes"])
              if r["error"] is None else None for r in records]
@@ -57,6 +66,8 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
     uris = iter(thumbnails(wanted))
     thumbs = [next(uris) if item is not None else None for item in items]
     body_rows = [{"path": r["path"], "thumb": thumb, "error": r["error"], "error_message": r["error_message"],
+                  "verdict": evidence.verdict(r), "score": _cell(r.get("detector.ai_score"), "detector.ai_score"),
+                  "proof": evidence.proof_text(r), "reasons": evidence.reasons(r, band),
                   "cells": [_cell(r.get(c), c) for c in columns]} for r, thumb in zip(records, thumbs, strict=True)]
     formats = sorted(summary.get("formats", {}).items(), key=lambda kv: -kv[1])
     errors = list(summary.get("errors_by_code", {}).items())
@@ -65,15 +76,25 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         summary=summary,
         summary_json=json.dumps(summary, indent=2, ensure_ascii=False),
+        answer=answer(impact) if impact else None,
+        galleries=galleries(table, heatmaps),
+        gradient=GRADIENT_CSS,
+        family_min=evidence.FAMILY_MIN,
         formats_plot=svg.bars(formats[:12]),
         errors=errors,
         errors_plot=svg.bars(errors[:12]),
-        sections=[*(analyses or []), *signal_sections(table)],
+        sections=[*([audit_section(impact)] if impact else []), *signal_sections(table)],
         columns=columns,
         rows=body_rows,
         shown=len(body_rows),
         total=table.num_rows,
     )
+
+
+def _first(table: pa.Table, column: str) -> Any:
+    if column not in table.column_names:
+        return None
+    return next((v for v in table.column(column).to_pylist() if v is not None), None)
 
 
 def _pick_rows(table: pa.Table, limit: int) -> pa.Table:
@@ -85,14 +106,15 @@ def _pick_rows(table: pa.Table, limit: int) -> pa.Table:
 
 
 def _table_columns(table: pa.Table) -> list[str]:
-    """Core facts, then per signal its ``report_columns`` (all its scalar fields when it names none)."""
-    columns = list(CORE_TABLE_COLUMNS[:-1])
+    """The columns behind the picker: core facts, then per signal its ``report_columns`` (all its scalar fields
+    when it names none), less those the table shows first."""
+    columns = list(CORE_TABLE_COLUMNS)
     for name in signal_names(table):
         chosen = report_columns(name)
         fields = [f"{name}.{c}" for c in chosen] if chosen is not None else [
             f.name for f in table.schema if f.name.startswith(name + ".") and not f.name.endswith(".version")
             and not pa.types.is_list(f.type) and not pa.types.is_fixed_size_list(f.type)]
-        columns += [c for c in fields if c in table.column_names]
+        columns += [c for c in fields if c in table.column_names and c not in FIRST_COLUMNS]
         columns.append(f"{name}.error")
     return columns
 

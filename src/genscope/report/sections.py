@@ -19,6 +19,7 @@ from genscope.report import svg
 
 CUSTOM_SECTIONS: dict[str, str] = {
     "provenance": "genscope.report.provenance_section:provenance_section",
+    "detector": "genscope.report.detector_section:detector_section",
 }
 
 
@@ -109,6 +110,9 @@ def column_block(label: str, column: pa.ChunkedArray) -> Block | None:
         if not values:
             return Block(label, note="no finite values")
         ordered = sorted(values)
+        if ordered[0] == ordered[-1]:  # a histogram of a constant is one bar: say it instead
+            return Block(label, note=f"all {len(values)} values are {ordered[0]:.4g}" + (f" · {missing}" if missing
+                                                                                           else ""))
         note = (f"min {ordered[0]:.4g} · median {ordered[len(ordered) // 2]:.4g} · max {ordered[-1]:.4g}"
                 + (f" · {missing}" if missing else ""))
         return Block(label, svg.histogram(values), note)

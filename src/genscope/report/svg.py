@@ -15,15 +15,17 @@ Series = tuple[str, Sequence[float], Sequence[float]]  # legend label, x values,
 
 def histogram(values: list[float], *, bins: int = 24, width: int = 360, height: int = 110,
               marker: float | None = None) -> Markup:
-    """Bars of a histogram with min/max labels; ``marker`` draws a vertical line (a threshold)."""
+    """Bars of a histogram with axis-end labels; ``marker`` draws a vertical line (a threshold). The axis ends
+    at Tukey's far-out fences, so one extreme value cannot squash the rest into a single bar: values beyond
+    are counted in the end bins, whose labels then read ``≤``/``≥``."""
     values = [v for v in values if math.isfinite(v)]  # signals may emit NaN or inf: not plottable
     if not values:
         return Markup("")
-    low, high = min(values), max(values)
+    low, high = robust_range(values)
     span = (high - low) or 1.0
     counts = [0] * bins
     for value in values:
-        counts[min(bins - 1, int((value - low) / span * bins))] += 1
+        counts[max(0, min(bins - 1, int((value - low) / span * bins)))] += 1
     top = max(counts)
     bar_w = width / bins
     plot_h = height - 18
@@ -35,31 +37,55 @@ def histogram(values: list[float], *, bins: int = 24, width: int = 360, height: 
     if marker is not None and low <= marker <= high:
         x = (marker - low) / span * width
         line = f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{plot_h}" stroke="#e45756" stroke-width="2"/>'
-    labels = (f'<text x="0" y="{height - 4}" font-size="11">{escape(_fmt(low))}</text>'
-              f'<text x="{width}" y="{height - 4}" font-size="11" text-anchor="end">{escape(_fmt(high))}</text>')
+    left = ("≤ " if min(values) < low else "") + _fmt(low)
+    right = ("≥ " if max(values) > high else "") + _fmt(high)
+    labels = (f'<text x="0" y="{height - 4}" font-size="11">{escape(left)}</text>'
+              f'<text x="{width}" y="{height - 4}" font-size="11" text-anchor="end">{escape(right)}</text>')
     return Markup(f'<svg class="plot" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
                   f'role="img">{bars}{line}{labels}</svg>')
 
 
+def robust_range(values: list[float]) -> tuple[float, float]:
+    """(min, max), each pulled in to Tukey's far-out fence (quartile ∓ 3 IQR) when it lies beyond."""
+    ordered = sorted(values)
+    q1, q3 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+    iqr = q3 - q1
+    if iqr <= 0:  # half the values or more are equal: no scale to call anything far out
+        return ordered[0], ordered[-1]
+    return max(ordered[0], q1 - 3 * iqr), min(ordered[-1], q3 + 3 * iqr)
+
+
 def bars(counts: list[tuple[str, float]], *, width: int = 360, row_h: int = 18, value_format: str = "{:g}",
-         scale_max: float | None = None, label_w: int = 170) -> Markup:
+         scale_max: float | None = None, label_w: int = 170,
+         intervals: list[tuple[float, float]] | None = None) -> Markup:
     """Horizontal labelled bars, one per (label, value); labels are escaped. ``scale_max`` fixes the full length;
-    labels longer than ``label_w`` holds are cut (the full label is the tooltip)."""
+    labels longer than ``label_w`` holds are cut (the full label is the tooltip). ``intervals`` (one (low, high)
+    per bar) draws each bar's interval as a whisker and prints it after the value."""
     if not counts:
         return Markup("")
     top = scale_max or max(count for _, count in counts) or 1
     max_chars = label_w * 22 // 170  # ~7.7 px per character at font-size 12
     height = row_h * len(counts)
     rows = []
+    value_w = 50 if intervals is None else 120  # room after the longest bar for the printed value
+    length = width - label_w - value_w
     for i, (label, count) in enumerate(counts):
         y = i * row_h
-        w = (width - label_w - 50) * count / top
+        w = length * count / top
         short = label if len(label) <= max_chars else label[:max_chars - 1] + "…"
+        text = value_format.format(count)
+        whisker, end = "", w
+        if intervals is not None:
+            lo, hi = intervals[i]
+            text += f" ({value_format.format(lo)}–{value_format.format(hi)})"
+            x0, x1 = label_w + length * lo / top, label_w + length * hi / top
+            whisker = (f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y + row_h / 2:.1f}" y2="{y + row_h / 2:.1f}" '
+                       f'stroke="#1d2433" stroke-width="1.5"/>')
+            end = max(w, length * hi / top)
         rows.append(f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">'
                     f'<title>{escape(label)}</title>{escape(short)}</text>'
                     f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 6}" fill="{_BAR}"/>'
-                    f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="12">'
-                    f'{escape(value_format.format(count))}</text>')
+                    f'{whisker}<text x="{label_w + end + 4:.1f}" y="{y + 13}" font-size="12">{escape(text)}</text>')
     return Markup(f'<svg class="plot" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
                   f'role="img">{"".join(rows)}</svg>')
 

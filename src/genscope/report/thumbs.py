@@ -11,6 +11,7 @@ import io
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 from PIL import Image, ImageOps
 
@@ -20,8 +21,9 @@ from genscope.sources.item import DEFAULT_MAX_BYTES, Item, ReadError, read_item
 THUMB_PX = 112
 
 
-def thumbnail_uri(item: Item, size: int = THUMB_PX) -> str | None:
-    """A ``data:image/jpeg;base64,…`` URI, or None when the image cannot be read now."""
+def load_image(item: Item, size: int) -> Image.Image | None:
+    """The image, EXIF orientation applied, no larger than ``size`` on its long side, with the scan's byte and
+    pixel limits; None when it cannot be read now."""
     try:
         data = read_item(item, DEFAULT_MAX_BYTES)
         Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
@@ -31,10 +33,16 @@ def thumbnail_uri(item: Item, size: int = THUMB_PX) -> str | None:
             image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced scale, much faster
             image = ImageOps.exif_transpose(image) or image
             image.thumbnail((size, size))  # in place: no full-size copy of a large file
-            return image_uri(image, size)
+            return image
     except (ReadError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
             Image.DecompressionBombError):
         return None
+
+
+def thumbnail_uri(item: Item, size: int = THUMB_PX) -> str | None:
+    """A ``data:image/jpeg;base64,…`` URI, or None when the image cannot be read now."""
+    image = load_image(item, size)
+    return None if image is None else image_uri(image, size)
 
 
 def image_uri(image: Image.Image, size: int = THUMB_PX) -> str:
@@ -47,10 +55,10 @@ def image_uri(image: Image.Image, size: int = THUMB_PX) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def thumbnails(items: list[Item], workers: int | None = None) -> list[str | None]:
+def thumbnails(items: list[Item], workers: int | None = None, size: int = THUMB_PX) -> list[str | None]:
     if len(items) < 16:
         register_optional_decoders()
-        return [thumbnail_uri(item) for item in items]
+        return [thumbnail_uri(item, size) for item in items]
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers, initializer=register_optional_decoders) as pool:
-        return list(pool.map(thumbnail_uri, items, chunksize=8))
+        return list(pool.map(partial(thumbnail_uri, size=size), items, chunksize=8))

@@ -20,10 +20,9 @@ from genscope.models.detector.model import (
     model_config,
     model_dir,
     open_rgb,
-    overlay,
     verdict,
     view_side,
 )
 
 __all__ = ["DEFAULT", "DEFAULT_MODEL", "MODELS", "Detector", "calibration", "encoder_file", "ensure_model",
-           "model_config", "model_dir", "open_rgb", "overlay", "verdict", "view_side"]
+           "model_config", "model_dir", "open_rgb", "verdict", "view_side"]

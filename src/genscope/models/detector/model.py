@@ -266,10 +266,3 @@ def calibration(model: str | Path | None = None) -> Calibration | None:
     path = model_dir(model) / "calibration.npz"
     return Calibration.load(path) if path.exists() else None
 
-
-def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """The heat map drawn over the image in red-yellow (cool areas keep the image)."""
-    base = np.asarray(image.convert("RGB"), dtype=np.float32)
-    colour = np.stack([np.ones_like(heat), heat, np.zeros_like(heat)], axis=-1) * 255
-    mix = (alpha * heat)[..., None]
-    return Image.fromarray(np.clip(base * (1 - mix) + colour * mix, 0, 255).astype(np.uint8))
