@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from genscope import scan
+from genscope.engine import EngineOptions
 
 from conftest import REPO, make_images, run_genscope
 from hostile import build_corpus
@@ -35,7 +36,7 @@ def test_ray_records_equal_local_on_examples_and_hostile_shards(tmp_path: Path) 
     cases = build_corpus(corpus)  # hostile files, and a WebDataset shard with hostile members
     targets = [str(REPO / "examples"), str(corpus)]
     local = scan(targets, tmp_path / "local", report=False, progress=False)
-    on_ray = scan(targets, tmp_path / "ray", engine="ray", num_cpus=2, report=False, progress=False)
+    on_ray = scan(targets, tmp_path / "ray", engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert on_ray.summary["engine"] == "ray" and local.summary["engine"] == "local"
     assert on_ray.summary["inputs"] == local.summary["inputs"] >= len(cases)
     assert any(".tar/" in path for path in comparable(tmp_path / "ray").column("path").to_pylist())
@@ -46,12 +47,12 @@ def test_ray_resume_recomputes_only_stale_signals(tmp_path: Path) -> None:
     images = tmp_path / "images"
     make_images(images, 30)
     out = tmp_path / "out"
-    scan(images, out, signals=CHEAP[:2], engine="ray", num_cpus=2, report=False, progress=False)
-    grown = scan(images, out, signals=CHEAP, engine="ray", num_cpus=2, report=False, progress=False)
+    scan(images, out, signals=CHEAP[:2], engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
+    grown = scan(images, out, signals=CHEAP, engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert grown.summary["timing"]["images_per_signal"] == {"container": 30}  # exif and phash were kept
     scan(images, tmp_path / "fresh", signals=CHEAP, report=False, progress=False)
     assert comparable(out).equals(comparable(tmp_path / "fresh"))
-    again = scan(images, out, signals=CHEAP, engine="ray", num_cpus=2, report=False, progress=False)
+    again = scan(images, out, signals=CHEAP, engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert again.summary["timing"]["reused_from_previous_run"] == 30
     assert again.summary["timing"]["computed"] == 0
 

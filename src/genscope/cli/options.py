@@ -93,6 +93,37 @@ def no_inputs_note(command: str, paths: list[str], hint: str = "") -> str:
             f"extensions and .tar shards{hint})")
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """``--engine``, ``--workers``, ``--unit-size``, ``--address``, ``--num-cpus`` (and ``--batch-size``):
+    the commands that run the per-image half all take them, as one ``EngineOptions``."""
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local process pool (default) or Ray Data (needs: pip install 'genscope[ray]')")
+    parser.add_argument("--workers", type=positive_int,
+                        help="worker processes, or Ray actors with --engine ray (default: all cores)")
+    parser.add_argument("--unit-size", type=positive_int, default=1000, metavar="N",
+                        help="inputs per work unit: folders and lists are cut into runs of N, a shard is one "
+                             "unit (default 1000; smaller spreads a small scan over more Ray actors)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: join this running cluster (e.g. 10.0.0.1:6379 or 'auto'); "
+                             "without it a local Ray instance starts")
+    parser.add_argument("--num-cpus", type=positive_int, metavar="N",
+                        help="with --engine ray: CPUs of the local Ray instance (default: all)")
+    if batch_size:
+        parser.add_argument("--batch-size", type=positive_int, default=8, help="images per signal call (default 8)")
+
+
+def engine_options(args: argparse.Namespace):
+    """The ``EngineOptions`` of the arguments ``add_engine_arguments`` added."""
+    from genscope.cli import UsageError
+    from genscope.engine.base import EngineError, EngineOptions
+
+    try:
+        return EngineOptions(args.engine, workers=args.workers, batch_size=getattr(args, "batch_size", 8),
+                             unit_size=args.unit_size, address=args.address, num_cpus=args.num_cpus)
+    except EngineError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def add_replace_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true",
                         help="when --out holds rows of inputs not given this time, drop them instead of refusing")
