@@ -57,6 +57,26 @@ def test_ray_resume_recomputes_only_stale_signals(tmp_path: Path) -> None:
     assert again.summary["timing"]["computed"] == 0
 
 
+def test_detect_and_index_on_ray_equal_local(tmp_path: Path) -> None:
+    from genscope.detection_api import detect_files
+    from genscope.replication_api import DescriptorChoice, build_index
+
+    make_images(tmp_path / "images", 12)
+    targets = [str(REPO / "examples"), str(tmp_path / "images")]
+    on_ray = EngineOptions("ray", num_cpus=2, unit_size=5)  # several units, so both actors get some
+    local = EngineOptions(workers=2, unit_size=5)  # the same batches: a batch never spans two units
+    local_lines: list[dict] = []
+    ray_lines: list[dict] = []
+    assert detect_files(targets, local_lines.append, model="fast", engine=local) == 18
+    assert detect_files(targets, ray_lines.append, model="fast", engine=on_ray) == 18
+    assert ray_lines == local_lines  # same scores, same errors, same input order
+    descriptor = DescriptorChoice(keypoints=False)
+    local_index = build_index(targets, tmp_path / "local", descriptor=descriptor, engine=local, progress=False)
+    ray_index = build_index(targets, tmp_path / "ray", descriptor=descriptor, engine=on_ray, progress=False)
+    assert sorted(ray_index.paths) == sorted(local_index.paths) and ray_index.meta["count"] == 17
+    assert comparable(tmp_path / "ray").equals(comparable(tmp_path / "local"))
+
+
 def test_cli_explains_an_unreachable_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_images(tmp_path / "images", 2)
     port = _free_port()
@@ -126,23 +146,30 @@ def cluster():
         nodes.stop()
 
 
-def test_two_node_cluster_survives_losing_a_node_mid_scan(tmp_path: Path, cluster: TwoNodeCluster) -> None:
+@pytest.mark.parametrize("command", [
+    ["scan", "--signals", "exif,support_signals:SlowSignal"],
+    ["index", "--no-keypoints"],  # replicate's descriptor pass is the same call
+])
+def test_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path, cluster: TwoNodeCluster,
+                                                         command: list[str]) -> None:
     images = tmp_path / "images"
     make_images(images, 400)
     out = tmp_path / "out"
     parts = out / "records.parquet"
-    scan_command = [sys.executable, "-m", "genscope", "scan", str(images), "--out", str(out), "--engine", "ray",
-                    "--address", cluster.address, "--signals", "exif,support_signals:SlowSignal", "-q"]
+    scan_command = [sys.executable, "-m", "genscope", command[0], str(images), "--out", str(out), *command[1:],
+                    "--engine", "ray", "--address", cluster.address, "--unit-size", "25", "-q"]
     process = subprocess.Popen(scan_command, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None and len(list(parts.glob("part-*"))) < 2:
         time.sleep(0.1)
-    assert process.poll() is None, "the scan finished before the node could be killed; make it slower"
+    assert process.poll() is None, "the run finished before the node could be killed; make it slower"
     assert cluster.kill_second_node() == 1
     _, stderr = process.communicate(timeout=300)
-    # Ray restarts the lost actors on the head node and retries their batches: one run suffices.
+    # Ray restarts the lost actors on the head node and retries their units: one run suffices.
     assert process.returncode == 0, stderr[-3000:]
     paths = pq.read_table(parts).column("path").to_pylist()
     assert len(paths) == len(set(paths)) == 400
     assert {Path(p).name for p in paths} == {p.name for p in images.iterdir()}
+    if command[0] == "index":
+        assert sorted(pq.read_table(out / "index-paths.parquet").column("path").to_pylist()) == sorted(paths)
