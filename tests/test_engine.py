@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import genscope
-from genscope.engine.local import EngineError
+from genscope.engine import EngineOptions
+from genscope.engine.base import EngineError
 
 from conftest import make_images, run_genscope
 from hostile import encode, photo
@@ -23,8 +24,8 @@ def test_signal_exceptions_are_isolated_per_image(tmp_path: Path) -> None:
     make_images(folder, 6)
     for name in ("boom.jpg", "refuse.jpg", "badtype.jpg"):
         (folder / name).write_bytes(encode(photo(seed=3), "JPEG"))
-    result = genscope.scan(folder, tmp_path / "out", signals=["support_signals:FlakySignal"], workers=1,
-                           batch_size=4, report=False, progress=False)
+    result = genscope.scan(folder, tmp_path / "out", signals=["support_signals:FlakySignal"],
+                           engine=EngineOptions(workers=1, batch_size=4), report=False, progress=False)
     rows = _rows(result)
     assert len(rows) == 9
     assert rows["boom.jpg"]["flaky.error"].startswith("signal.exception: RuntimeError: kaboom")
@@ -41,8 +42,8 @@ def test_a_hanging_file_times_out_and_a_crashing_file_is_marked(tmp_path: Path) 
     make_images(folder, 10)
     (folder / "hang.jpg").write_bytes(encode(photo(seed=4), "JPEG"))
     (folder / "crash.jpg").write_bytes(encode(photo(seed=5), "JPEG"))
-    result = genscope.scan(folder, tmp_path / "out", signals=["support_signals:HangSignal"], workers=2,
-                           batch_size=4, timeout_s=2.0, report=False, progress=False)
+    result = genscope.scan(folder, tmp_path / "out", signals=["support_signals:HangSignal"],
+                           engine=EngineOptions(workers=2, batch_size=4), timeout_s=2.0, report=False, progress=False)
     rows = _rows(result)
     assert len(rows) == 12
     assert rows["hang.jpg"]["error"] == "timeout"
@@ -67,7 +68,7 @@ def test_batches_of_any_size_give_the_same_records(tmp_path: Path) -> None:
     make_images(tmp_path / "in", 11)
     tables = []
     for batch in (1, 4, 32):
-        result = genscope.scan(tmp_path / "in", tmp_path / f"out{batch}", workers=2, batch_size=batch,
-                               report=False, progress=False)
+        result = genscope.scan(tmp_path / "in", tmp_path / f"out{batch}",
+                               engine=EngineOptions(workers=2, batch_size=batch), report=False, progress=False)
         tables.append(result.records.drop_columns(["elapsed_ms"]).sort_by("path").to_pylist())
     assert tables[0] == tables[1] == tables[2]

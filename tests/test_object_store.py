@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from genscope import read_records, scan
+from genscope.engine import EngineOptions
 from genscope.storage import StorageError, _bucket_filesystem, expand_braces
 
 from conftest import make_images
@@ -137,8 +138,8 @@ def test_ray_workers_write_parts_into_the_bucket(s3, tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="the Ray engine is an extra (in the dev extra)")
     _upload(s3, _shards(tmp_path / "local"))
     out = f"s3://{BUCKET}/scans/ray"
-    result = scan([f"s3://{BUCKET}/shards/"], out, signals=CHEAP, engine="ray", num_cpus=2, report=False,
-                  progress=False)
+    result = scan([f"s3://{BUCKET}/shards/"], out, signals=CHEAP, engine=EngineOptions("ray", num_cpus=2),
+                  report=False, progress=False)
     assert result.summary["inputs"] == 9
     assert read_records(out).num_rows == 9
     assert sorted(read_records(out).column("path").to_pylist()) == sorted(result.records.column("path").to_pylist())

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from genscope import scan
+from genscope.engine import EngineOptions
 
 from conftest import REPO, make_images, run_genscope
 from hostile import build_corpus
@@ -35,7 +36,7 @@ def test_ray_records_equal_local_on_examples_and_hostile_shards(tmp_path: Path) 
     cases = build_corpus(corpus)  # hostile files, and a WebDataset shard with hostile members
     targets = [str(REPO / "examples"), str(corpus)]
     local = scan(targets, tmp_path / "local", report=False, progress=False)
-    on_ray = scan(targets, tmp_path / "ray", engine="ray", num_cpus=2, report=False, progress=False)
+    on_ray = scan(targets, tmp_path / "ray", engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert on_ray.summary["engine"] == "ray" and local.summary["engine"] == "local"
     assert on_ray.summary["inputs"] == local.summary["inputs"] >= len(cases)
     assert any(".tar/" in path for path in comparable(tmp_path / "ray").column("path").to_pylist())
@@ -46,14 +47,34 @@ def test_ray_resume_recomputes_only_stale_signals(tmp_path: Path) -> None:
     images = tmp_path / "images"
     make_images(images, 30)
     out = tmp_path / "out"
-    scan(images, out, signals=CHEAP[:2], engine="ray", num_cpus=2, report=False, progress=False)
-    grown = scan(images, out, signals=CHEAP, engine="ray", num_cpus=2, report=False, progress=False)
+    scan(images, out, signals=CHEAP[:2], engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
+    grown = scan(images, out, signals=CHEAP, engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert grown.summary["timing"]["images_per_signal"] == {"container": 30}  # exif and phash were kept
     scan(images, tmp_path / "fresh", signals=CHEAP, report=False, progress=False)
     assert comparable(out).equals(comparable(tmp_path / "fresh"))
-    again = scan(images, out, signals=CHEAP, engine="ray", num_cpus=2, report=False, progress=False)
+    again = scan(images, out, signals=CHEAP, engine=EngineOptions("ray", num_cpus=2), report=False, progress=False)
     assert again.summary["timing"]["reused_from_previous_run"] == 30
     assert again.summary["timing"]["computed"] == 0
+
+
+def test_detect_and_index_on_ray_equal_local(tmp_path: Path) -> None:
+    from genscope.api.copies import DescriptorChoice, build_index
+    from genscope.api.detect import detect_files
+
+    make_images(tmp_path / "images", 12)
+    targets = [str(REPO / "examples"), str(tmp_path / "images")]
+    on_ray = EngineOptions("ray", num_cpus=2, unit_size=5)  # several units, so both actors get some
+    local = EngineOptions(workers=2, unit_size=5)  # the same batches: a batch never spans two units
+    local_lines: list[dict] = []
+    ray_lines: list[dict] = []
+    assert detect_files(targets, local_lines.append, model="fast", engine=local) == 18
+    assert detect_files(targets, ray_lines.append, model="fast", engine=on_ray) == 18
+    assert ray_lines == local_lines  # same scores, same errors, same input order
+    descriptor = DescriptorChoice(keypoints=False)
+    local_index = build_index(targets, tmp_path / "local", descriptor=descriptor, engine=local, progress=False)
+    ray_index = build_index(targets, tmp_path / "ray", descriptor=descriptor, engine=on_ray, progress=False)
+    assert sorted(ray_index.paths) == sorted(local_index.paths) and ray_index.meta["count"] == 17
+    assert comparable(tmp_path / "ray").equals(comparable(tmp_path / "local"))
 
 
 def test_cli_explains_an_unreachable_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,23 +146,30 @@ def cluster():
         nodes.stop()
 
 
-def test_two_node_cluster_survives_losing_a_node_mid_scan(tmp_path: Path, cluster: TwoNodeCluster) -> None:
+@pytest.mark.parametrize("command", [
+    ["scan", "--signals", "exif,support_signals:SlowSignal"],
+    ["index", "--no-keypoints"],  # replicate's descriptor pass is the same call
+])
+def test_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path, cluster: TwoNodeCluster,
+                                                         command: list[str]) -> None:
     images = tmp_path / "images"
     make_images(images, 400)
     out = tmp_path / "out"
     parts = out / "records.parquet"
-    scan_command = [sys.executable, "-m", "genscope", "scan", str(images), "--out", str(out), "--engine", "ray",
-                    "--address", cluster.address, "--signals", "exif,support_signals:SlowSignal", "-q"]
+    scan_command = [sys.executable, "-m", "genscope", command[0], str(images), "--out", str(out), *command[1:],
+                    "--engine", "ray", "--address", cluster.address, "--unit-size", "25", "-q"]
     process = subprocess.Popen(scan_command, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None and len(list(parts.glob("part-*"))) < 2:
         time.sleep(0.1)
-    assert process.poll() is None, "the scan finished before the node could be killed; make it slower"
+    assert process.poll() is None, "the run finished before the node could be killed; make it slower"
     assert cluster.kill_second_node() == 1
     _, stderr = process.communicate(timeout=300)
-    # Ray restarts the lost actors on the head node and retries their batches: one run suffices.
+    # Ray restarts the lost actors on the head node and retries their units: one run suffices.
     assert process.returncode == 0, stderr[-3000:]
     paths = pq.read_table(parts).column("path").to_pylist()
     assert len(paths) == len(set(paths)) == 400
     assert {Path(p).name for p in paths} == {p.name for p in images.iterdir()}
+    if command[0] == "index":
+        assert sorted(pq.read_table(out / "index-paths.parquet").column("path").to_pylist()) == sorted(paths)

@@ -16,12 +16,17 @@ import genscope
 from conftest import genscope_command, make_images
 
 
+def _env() -> dict[str, str]:
+    # The test signals' folder, before this checkout's genscope where PYTHONPATH names it.
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+
+
 def test_sigkill_midway_then_rerun_gives_each_input_once(tmp_path: Path) -> None:
     make_images(tmp_path / "in", 400)
     out = tmp_path / "out"
     args = ["scan", str(tmp_path / "in"), "--out", str(out), "--workers", "2", "--quiet",
             "--signals", "exif,phash,support_signals:SlowSignal"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    env = _env()
     process = subprocess.Popen(genscope_command(*args), env=env, start_new_session=True)
     parts = out / "records.parquet"
     deadline = time.monotonic() + 120
@@ -103,3 +108,64 @@ def test_files_gone_from_a_named_folder_leave_with_a_note(tmp_path: Path) -> Non
     done = run_genscope(*args)
     assert done.returncode == 0 and "note: dropped 1 row of an earlier run" in done.stderr
     assert pq.read_table(out / "records.parquet").num_rows == 2
+
+
+def _shards(folder: Path, count: int, per_shard: int) -> None:
+    import io
+    import tarfile
+
+    folder.mkdir(parents=True)
+    images = make_images(folder.parent / "loose", per_shard)
+    for s in range(count):
+        with tarfile.open(folder / f"{s:05d}.tar", "w") as archive:
+            for k, image in enumerate(images):
+                data = image.read_bytes() + bytes([s % 256, s // 256])  # distinct bytes per shard
+                info = tarfile.TarInfo(f"{s:05d}{k:04d}.jpg")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+
+
+def test_sigkill_midway_through_shards_then_rerun_gives_each_input_once(tmp_path: Path) -> None:
+    _shards(tmp_path / "shards", 40, 10)  # the driver plans 40 units; workers list each shard
+    out = tmp_path / "out"
+    args = ["scan", str(tmp_path / "shards"), "--out", str(out), "--workers", "2", "--quiet",
+            "--signals", "exif,support_signals:SlowSignal"]
+    env = _env()
+    process = subprocess.Popen(genscope_command(*args), env=env, start_new_session=True)
+    parts = out / "records.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    assert process.poll() is None, "the scan finished before it could be killed; make it slower"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+    done_before = len({p for part in parts.glob("part-*.parquet")
+                       for p in pq.read_table(part, columns=["path"]).column("path").to_pylist()})
+    assert 0 < done_before < 400
+
+    rerun = subprocess.run(genscope_command(*args), env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    paths = pq.read_table(parts).column("path").to_pylist()
+    assert len(paths) == 400 == len(set(paths))
+    timing = json.loads((out / "summary.json").read_text())["timing"]
+    assert timing["reused_from_previous_run"] == done_before
+    assert timing["computed"] == 400 - done_before
+
+
+def test_a_folder_whose_runs_shift_still_resumes_every_row(tmp_path: Path) -> None:
+    from genscope.engine import EngineOptions
+
+    images = make_images(tmp_path / "in", 10)
+    out = tmp_path / "out"
+    small_units = EngineOptions(workers=1, unit_size=4)  # runs of 4 files: img_0..3, 4..7, 8..9
+    genscope.scan(tmp_path / "in", out, signals=["exif"], engine=small_units, report=False, progress=False)
+    (tmp_path / "in" / "aaa.jpg").write_bytes(images[0].read_bytes())  # sorts first: every run shifts
+    again = genscope.scan(tmp_path / "in", out, signals=["exif"], engine=small_units, report=False, progress=False)
+    assert again.summary["timing"]["reused_from_previous_run"] == 10
+    assert again.summary["timing"]["computed"] == 1 and again.summary["earlier_rows_dropped"] == 0
+    paths = again.records.column("path").to_pylist()
+    assert len(paths) == len(set(paths)) == 11
+    images[5].unlink()  # gone from a named folder: dropped with a note, never refused
+    third = genscope.scan(tmp_path / "in", out, signals=["exif"], engine=small_units, report=False, progress=False)
+    assert third.summary["earlier_rows_dropped"] == 1 and third.records.num_rows == 10
+    assert third.summary["timing"]["reused_from_previous_run"] == 10

@@ -82,3 +82,19 @@ def test_webdataset_shard_sidecars_and_folder_of_shards(tmp_path: Path) -> None:
     assert row["shard"].endswith("00001.tar") and row["offset"] > 0
     meta = json.loads(row["meta"])
     assert meta["caption"] == "caption 000010001" and meta["json"]["url"] == "http://example/000010001"
+
+
+def test_a_path_named_by_several_units_gets_one_row(tmp_path: Path) -> None:
+    from genscope.engine import EngineOptions
+
+    images = make_images(tmp_path / "imgs", 6)
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"imgs/{p.name}\n" for p in (images[4], images[1], images[4])))
+    targets = [str(tmp_path / "imgs"), str(listing), str(images[2])]
+    expected, duplicates = enumerate_inputs(targets)
+    assert len(expected) == 6 and duplicates == 4
+    result = genscope.scan(targets, tmp_path / "out", signals=["container"], engine=EngineOptions(workers=1,
+                           unit_size=2), report=False, progress=False)
+    paths = result.records.column("path").to_pylist()
+    assert sorted(paths) == sorted(item.path for item in expected)
+    assert result.summary["inputs"] == 6 and result.summary["duplicate_inputs_ignored"] == 4

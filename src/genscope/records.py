@@ -2,9 +2,9 @@
 
 ``DIR/records.parquet/`` is a folder of parts, on the local disk or in an object store. Parts
 are written whole (temp file + rename locally, one upload in a store), so a killed scan leaves
-only complete parts; a rerun reads them back, reuses every row whose
-``sha256`` and signal versions still match, and at the end rewrites old parts so that each
-input appears exactly once.
+only complete parts. Every part belongs to one work unit (``part-<unit key>-<run>-….parquet``):
+a rerun reads a unit's parts back, reuses every row whose ``sha256`` and signal versions still
+match, and when the unit is done rewrites its parts so that each of its inputs appears exactly once.
 """
 
 from __future__ import annotations
@@ -72,8 +72,14 @@ def read_records(out: str | os.PathLike) -> pa.Table:
     return pq.read_table(path)
 
 
-def _parts(folder: Folder) -> list[str]:
-    return folder.names(prefix="part-", suffix=".parquet")
+def list_parts(folder: Folder, unit: str = "") -> list[str]:
+    """The parts of one unit (of all units without ``unit``); a unit's parts sort oldest run first."""
+    return folder.names(prefix=f"part-{unit}-" if unit else "part-", suffix=".parquet")
+
+
+def part_unit(name: str) -> str:
+    """The unit key a part name starts with (a 20-digit run id for parts written before units existed)."""
+    return name.split("-", 2)[1]
 
 
 def new_run_id() -> str:
@@ -93,9 +99,9 @@ class Existing:
     _cache: tuple[str, list[dict[str, Any]]] | None = None
 
     @classmethod
-    def load(cls, folder: Folder) -> Existing:
+    def load(cls, folder: Folder, parts: list[str]) -> Existing:
         existing = cls(folder=folder)
-        for part in _parts(folder):  # names sort by run, so later rows win
+        for part in parts:  # names sort by run, so later rows win
             try:
                 wanted = [c for c in folder.columns(part)
                           if c in ("path", "sha256", "error") or c.endswith(".version")]
@@ -160,36 +166,70 @@ class PartWriter:
         self._rows = []
 
 
-def finish_parts(folder: Folder, schema: pa.Schema, keep_paths: set[str]) -> None:
-    """Leave exactly one row per path in ``keep_paths`` and every part in ``schema``.
+def finish_unit(folder: Folder, schema: pa.Schema, unit: str, members: list[str]) -> int:
+    """Leave the unit's parts holding exactly one row per member, in member order, in ``schema``;
+    returns how many earlier paths of the unit are no longer among its members (their rows are dropped).
 
-    Of several rows for one path the one in the latest part wins: parts sort by run, so this
-    run's rows beat older ones, and a batch written twice (a retried worker) keeps one copy.
-    Rows of inputs no longer scanned are dropped; parts that end up empty are removed.
+    Of several rows for one path the one in the latest part wins: parts sort by run, so this run's
+    rows beat older ones, and a batch written twice (a retried worker) keeps one copy. The merged
+    part is written before the old ones are deleted, so a kill in between only leaves duplicates
+    that the next finish removes.
     """
-    parts: list[str] = []
-    owners: dict[str, tuple[str, int]] = {}
-    for part in _parts(folder):
+    tables: list[pa.Table] = []
+    names: list[str] = []
+    for part in list_parts(folder, unit):
         try:
-            paths = folder.read_table(part, columns=["path"]).column("path").to_pylist()
+            tables.append(folder.read_table(part))
         except (pa.ArrowInvalid, OSError):
             folder.delete(part)  # a damaged part: its rows were recomputed
             continue
-        parts.append(part)
-        for row, path in enumerate(paths):
-            owners[path] = (part, row)
-    for part in parts:
-        table = folder.read_table(part)
-        paths = table.column("path").to_pylist()
-        keep = [row for row, path in enumerate(paths) if path in keep_paths and owners.get(path) == (part, row)]
-        if not keep:
+        names.append(part)
+    latest: dict[str, tuple[int, int]] = {}
+    for index, table in enumerate(tables):
+        for row, path in enumerate(table.column("path").to_pylist()):
+            latest[path] = (index, row)
+    dropped = len(latest.keys() - set(members))
+    chosen = [latest[path] for path in members if path in latest]
+    already = (len(tables) == 1 and tables[0].schema == schema
+               and chosen == [(0, row) for row in range(tables[0].num_rows)])
+    if already or not names:
+        return dropped
+    merged = pa.concat_tables([conform(table, schema) for table in tables])
+    offsets = [0]
+    for table in tables:
+        offsets.append(offsets[-1] + table.num_rows)
+    final = f"{names[-1].removesuffix('.parquet')}.z.parquet"  # sorts after every part it replaces
+    folder.write_table(final, merged.take([offsets[index] + row for index, row in chosen]))
+    for name in names:
+        if name != final:
+            folder.delete(name)
+    return dropped
+
+
+def adopt_parts(folder: Folder, parts: list[str], home: dict[str, str]) -> None:
+    """Move rows of ``parts`` (of units no longer planned) into the units that now hold their paths
+    (``home``: path → unit key), keeping each part's run in the new name so later runs still win;
+    rows of paths without a home are dropped with the old parts."""
+    for number, part in enumerate(parts):
+        try:
+            table = folder.read_table(part)
+        except (pa.ArrowInvalid, OSError):
             folder.delete(part)
-        elif len(keep) < len(paths) or table.schema != schema:
-            folder.write_table(part, conform(table.take(keep), schema))
+            continue
+        owners = [home.get(path) for path in table.column("path").to_pylist()]
+        run = part.split("-")[1 if len(part_unit(part)) == 20 else 2]
+        for unit in sorted({owner for owner in owners if owner is not None}):
+            rows = [row for row, owner in enumerate(owners) if owner == unit]
+            folder.write_table(f"part-{unit}-{run}-adopted{number:06d}.parquet", table.take(rows))
+        folder.delete(part)
+
+
+def finish_folder(folder: Folder, schema: pa.Schema) -> None:
+    """Remove temp files of a run killed while writing; zero inputs still leave a table with the columns."""
     for stray in folder.names(prefix=".part-", suffix=".tmp"):
-        folder.delete(stray)  # temp files of a run killed while writing
-    if not _parts(folder):  # zero inputs: an empty part keeps the folder a table with the columns
-        folder.write_table(f"part-{new_run_id()}-empty.parquet", schema.empty_table())
+        folder.delete(stray)
+    if not list_parts(folder):
+        folder.write_table(f"part-{'0' * 16}-{new_run_id()}-empty.parquet", schema.empty_table())
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

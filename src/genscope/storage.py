@@ -187,6 +187,10 @@ class Folder:
         with self.filesystem.open_input_file(self.file(name)) as handle:
             return pq.read_schema(handle).names
 
+    def num_rows(self, name: str) -> int:
+        with self.filesystem.open_input_file(self.file(name)) as handle:
+            return pq.read_metadata(handle).num_rows
+
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(self.file(name), columns=columns, filesystem=self.filesystem)
 

@@ -27,6 +27,11 @@ THRESHOLD = "detector.threshold"
 PROVENANCE = "provenance.ai"
 DEFAULT_EMBEDDINGS = "descriptor.vector"
 MIN_GROUP_ROWS = 20  # smaller groups get counts only: an interval on 5 images says little
+# Shortcut AUCs and diversity run on a uniform sample (seeded) above these sizes: an AUC or a P/R/D/C
+# share from 100,000 rows has a standard error of at most √(0.25 / 100,000) ≈ 0.0016 (docs/scale.md §6),
+# and P/R/D/C costs real × generated. Below them every row is used, as before.
+SHORTCUT_SAMPLE = 200_000
+DIVERSITY_SAMPLE = 100_000  # per side: real and generated
 
 
 class AuditError(InputError):
@@ -137,8 +142,9 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
     known = (class_labels >= 0) & decoded
     summary["shortcut_min_per_class"] = MIN_PER_CLASS
     if enough_per_class(class_labels[known] == 1):
-        summary["shortcuts"] = [s.as_dict() for s in find_shortcuts(table.filter(pa.array(known)),
-                                                                     class_labels[known] == 1)]
+        rows_used = sample_rows(np.flatnonzero(known), SHORTCUT_SAMPLE, seed)
+        summary["shortcuts"] = [s.as_dict() for s in find_shortcuts(table.take(rows_used),
+                                                                     class_labels[rows_used] == 1)]
     else:
         generated = int((class_labels[known] == 1).sum())
         notes.append(f"shortcuts need at least {MIN_PER_CLASS} generated and {MIN_PER_CLASS} real images "
@@ -148,7 +154,7 @@ def run_audit(table: pa.Table, *, calibration: Calibration | None, by: str | Non
     if column is None:
         notes.append("no embeddings (descriptor signal): diversity not measured")
     else:
-        summary["diversity"], outside = _diversity(table, column, class_labels, known, notes)
+        summary["diversity"], outside = _diversity(table, column, class_labels, known, notes, seed)
     summary["notes"] = notes
     per_image = pa.table({"path": table.column("path"), "ai_score": pa.array(scores, pa.float32()).fill_null(None),
                           "evidence": [_evidence(p, s, threshold) for p, s in zip(provenance, scores, strict=True)],
@@ -228,21 +234,31 @@ def embedding_rows(table: pa.Table, source: str) -> list[Any]:
     return [named.get(path) for path in paths]
 
 
+def sample_rows(rows: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``rows`` if there are at most ``size`` of them, else a uniform sample of ``size`` (in row order)."""
+    if len(rows) <= size:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, size, replace=False))
+
+
 def _diversity(table: pa.Table, column: str, labels: np.ndarray, known: np.ndarray,
-               notes: list[str]) -> tuple[dict[str, Any] | None, np.ndarray]:
+               notes: list[str], seed: int) -> tuple[dict[str, Any] | None, np.ndarray]:
     outside = np.full(table.num_rows, None, dtype=object)
     vectors = embedding_rows(table, column)
     has = np.array([v is not None for v in vectors]) & known
-    real, generated = has & (labels == 0), has & (labels == 1)
-    if real.sum() <= 5 or generated.sum() <= 5:
+    real = sample_rows(np.flatnonzero(has & (labels == 0)), DIVERSITY_SAMPLE, seed)
+    generated = sample_rows(np.flatnonzero(has & (labels == 1)), DIVERSITY_SAMPLE, seed + 1)
+    if len(real) <= 5 or len(generated) <= 5:
         notes.append("diversity needs more than 5 real and 5 generated images with embeddings")
         return None, outside
-    matrix = np.zeros((table.num_rows, len(next(v for v in vectors if v is not None))), np.float32)
-    for i in np.flatnonzero(has):
-        matrix[i] = vectors[i]
-    result = prdc(matrix[real], matrix[generated])
-    outside[np.flatnonzero(generated)] = result.outside_real
-    return {"embeddings": column, **result.as_dict()}, outside
+    result = prdc(np.stack([vectors[i] for i in real]).astype(np.float32),
+                  np.stack([vectors[i] for i in generated]).astype(np.float32))
+    outside[generated] = result.outside_real  # rows left out of a sample stay unknown (None)
+    found = {"embeddings": column, **result.as_dict()}
+    if int((has & (labels == 0)).sum()) > len(real) or int((has & (labels == 1)).sum()) > len(generated):
+        notes.append(f"diversity measured on a uniform sample of {len(real)} real and {len(generated)} generated "
+                     "images")
+    return found, outside
 
 
 def _evidence(provenance: str | None, score: float, threshold: float) -> str:

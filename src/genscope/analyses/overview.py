@@ -1,39 +1,94 @@
-"""Counts that every scan reports: inputs, failures by code, formats, sizes."""
+"""Counts that every scan reports: inputs, failures by code, formats, sizes.
+
+Counted batch by batch (a part of the records at a time), so a billion rows cost the memory of one
+part: the counts are exact, the median image size comes from a uniform sample of ``MEDIAN_SAMPLE``
+rows (all rows below that, so small collections get the exact figure of before).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genscope.records import list_parts, records_folder
 
-def overview(table: pa.Table) -> dict[str, Any]:
-    """Counts that add up: ``ok + failed == inputs == rows``."""
-    errors = [code for code in table.column("error").to_pylist() if code is not None]
-    formats = Counter(fmt or "unknown" for fmt in table.column("format").to_pylist())
-    pixels = pc.multiply(pc.cast(table.column("width"), pa.int64()), pc.cast(table.column("height"), pa.int64()))
-    signal_errors: dict[str, int] = {}
-    for name in table.column_names:
-        if name.endswith(".error"):
-            count = table.num_rows - table.column(name).null_count
-            if count:
-                signal_errors[name[: -len(".error")]] = count
-    return {
-        "inputs": table.num_rows,
-        "ok": table.num_rows - len(errors),
-        "failed": len(errors),
-        "errors_by_code": dict(Counter(errors).most_common()),
-        "signal_errors": signal_errors,
-        "formats": dict(formats.most_common()),
-        "total_bytes": int(pc.sum(table.column("bytes")).as_py() or 0),
-        "median_megapixels": _median(pixels, 1e-6),
-    }
+MEDIAN_SAMPLE = 100_000
+COLUMNS = ("error", "format", "width", "height", "bytes")
 
 
-def _median(values: pa.ChunkedArray, scale: float) -> float | None:
-    valid = values.drop_null()
-    if len(valid) == 0:
+class Overview:
+    """Adds up record batches; ``result()`` is the summary's counts."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rows = 0
+        self.errors: Counter[str] = Counter()
+        self.formats: Counter[str] = Counter()
+        self.signal_errors: Counter[str] = Counter()
+        self.total_bytes = 0
+        self.pixels = np.zeros(0, np.int64)
+        self.pixel_rows = 0  # valid pixel counts seen, sampled or not
+        self._rng = np.random.default_rng(seed)
+
+    def add(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        self.errors.update(code for code in table.column("error").to_pylist() if code is not None)
+        self.formats.update(fmt or "unknown" for fmt in table.column("format").to_pylist())
+        for name in table.column_names:
+            if name.endswith(".error"):
+                self.signal_errors[name[: -len(".error")]] += table.num_rows - table.column(name).null_count
+        self.total_bytes += int(pc.sum(table.column("bytes")).as_py() or 0)
+        pixels = pc.multiply(pc.cast(table.column("width"), pa.int64()), pc.cast(table.column("height"), pa.int64()))
+        self._sample(pixels.drop_null().to_numpy())
+
+    def _sample(self, values: np.ndarray) -> None:
+        # Reservoir sampling (algorithm R), a batch at a time: every value seen is kept with equal probability.
+        room = max(0, MEDIAN_SAMPLE - len(self.pixels))
+        self.pixels = np.concatenate([self.pixels, values[:room]])
+        rest = values[room:]
+        seen = self.pixel_rows + room + np.arange(1, len(rest) + 1)
+        slots = self._rng.integers(0, seen)
+        keep = slots < MEDIAN_SAMPLE
+        self.pixels[slots[keep]] = rest[keep]  # a slot drawn twice keeps the later value, as one by one
+        self.pixel_rows += len(values)
+
+    def result(self) -> dict[str, Any]:
+        """Counts that add up: ``ok + failed == inputs == rows``."""
+        failed = sum(self.errors.values())
+        sample = pa.array(self.pixels, pa.int64())
+        return {
+            "inputs": self.rows,
+            "ok": self.rows - failed,
+            "failed": failed,
+            "errors_by_code": dict(self.errors.most_common()),
+            "signal_errors": {name: count for name, count in self.signal_errors.items() if count},
+            "formats": dict(self.formats.most_common()),
+            "total_bytes": self.total_bytes,
+            "median_megapixels": _median(sample, 1e-6),
+        }
+
+
+def overview(tables: pa.Table | Iterable[pa.Table]) -> dict[str, Any]:
+    """The counts of a records table, or of its batches one after another."""
+    counts = Overview()
+    for table in [tables] if isinstance(tables, pa.Table) else tables:
+        counts.add(table)
+    return counts.result()
+
+
+def record_batches(out: str) -> Iterable[pa.Table]:
+    """The records of a scan folder part by part, with only the columns the overview reads."""
+    folder = records_folder(out)
+    for part in list_parts(folder):
+        wanted = [c for c in folder.columns(part) if c in COLUMNS or c.endswith(".error")]
+        yield folder.read_table(part, columns=wanted)
+
+
+def _median(values: pa.Array, scale: float) -> float | None:
+    if len(values) == 0:
         return None
-    return round(float(pc.approximate_median(valid).as_py()) * scale, 3)
+    return round(float(pc.approximate_median(values).as_py()) * scale, 3)

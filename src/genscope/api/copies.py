@@ -24,6 +24,7 @@ from genscope.analyses import memorization as memorization_analysis
 from genscope.analyses import replication as replication_analysis
 from genscope.analyses.descriptors import descriptors
 from genscope.api.scan import ScanResult, scan
+from genscope.engine.base import EngineOptions
 from genscope.index import DescriptorIndex, Kind
 from genscope.keypoint_index import KeypointIndex
 from genscope.models.descriptor.local import opencv_installed
@@ -76,13 +77,13 @@ class DescriptorChoice:
 
 
 def describe(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
-             windows: bool = False, keypoints: str | None = None, workers: int | None = None,
-             progress: bool | None = None, replace: bool = False) -> ScanResult:
+             windows: bool = False, keypoints: str | None = None, engine: EngineOptions | str = "local",
+             workers: int | None = None, progress: bool | None = None, replace: bool = False) -> ScanResult:
     """Scan ``paths`` into ``out`` with the descriptor and pHash signals, and a ``keypoints`` signal if given
-    (``KEYPOINTS`` or ``QUERY_KEYPOINTS``; resumes; no report)."""
+    (``KEYPOINTS`` or ``QUERY_KEYPOINTS``; resumes; no report), on the engine given."""
     target, options = descriptor.signal(windows)
     signals = [target, "phash", *([keypoints] if keypoints else [])]
-    return scan(paths, out, signals=signals, signal_options={"descriptor": options}, workers=workers,
+    return scan(paths, out, signals=signals, signal_options={"descriptor": options}, engine=engine, workers=workers,
                 report=False, progress=progress, replace=replace)
 
 
@@ -97,14 +98,14 @@ def phash_lookup(*tables) -> dict[str, int]:
 
 
 def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
-                kind: Kind = "auto", workers: int | None = None, progress: bool | None = None,
-                replace: bool = False) -> DescriptorIndex:
+                kind: Kind = "auto", engine: EngineOptions | str = "local", workers: int | None = None,
+                progress: bool | None = None, replace: bool = False) -> DescriptorIndex:
     """Records and a FAISS index of ``paths`` in ``out``. Rerun with the earlier paths plus new ones to extend
     it: only new files are embedded (the scan resumes); the index is rebuilt from all records, which is fast.
     A rerun that leaves paths out is refused unless ``replace``; then they leave the index
     (``meta["earlier_rows_dropped"]`` counts them, and files gone from a named folder)."""
     result = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
-                      workers=workers, progress=progress, replace=replace)
+                      engine=engine, workers=workers, progress=progress, replace=replace)
     found = descriptors(result.records)
     index = DescriptorIndex.build(found.vectors, found.paths, kind=kind, descriptor=found.model)
     index.meta["inputs"] = result.summary.get("inputs")
@@ -122,8 +123,8 @@ def build_index(paths: PathsArg, out: str | os.PathLike, *, descriptor: Descript
 def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsArg | None = None,
               index: str | os.PathLike | None = None, threshold: float | None = None,
               k: int = replication_analysis.DEFAULT_K, group_by: str | None = None,
-              descriptor: DescriptorChoice = DescriptorChoice(), workers: int | None = None,
-              progress: bool | None = None, report: bool = True,
+              descriptor: DescriptorChoice = DescriptorChoice(), engine: EngineOptions | str = "local",
+              workers: int | None = None, progress: bool | None = None, report: bool = True,
               replace: bool = False) -> replication_analysis.Replication:
     """Search each generated image's nearest references and write ``out/matches.parquet``,
     ``out/summary.json`` and ``out/report.html``. Give ``reference`` paths (indexed into ``out/reference``)
@@ -134,14 +135,14 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
     threshold = descriptor.threshold if threshold is None else threshold
     if index is None:
         index_dir = out / "reference"
-        idx = build_index(reference, index_dir, descriptor=descriptor, workers=workers, progress=progress,
-                          replace=replace)
+        idx = build_index(reference, index_dir, descriptor=descriptor, engine=engine, workers=workers,
+                          progress=progress, replace=replace)
     else:
         index_dir = Path(index)
         idx = DescriptorIndex.load(index_dir)
     queries = describe(generated, out / "generated", descriptor=descriptor, windows=True,
-                       keypoints=QUERY_KEYPOINTS if descriptor.keypoints else None, workers=workers,
-                       progress=progress, replace=replace)
+                       keypoints=QUERY_KEYPOINTS if descriptor.keypoints else None, engine=engine,
+                       workers=workers, progress=progress, replace=replace)
     found = descriptors(queries.records)
     references = read_records(index_dir) if records_folder(index_dir).kind() == "folder" else None
     keypoints = KeypointIndex.load(index_dir) if descriptor.keypoints and idx.meta.get("keypoints") else None

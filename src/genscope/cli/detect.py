@@ -1,7 +1,7 @@
 """``genscope detect FILE_OR_DIR... [--jsonl]``: score images with the shipped detector.
 
-The inputs are what ``genscope scan`` takes, and the work runs on the scan engine (per-file deadline,
-decode limits, a crashed worker replaced); nothing is written to disk.
+The inputs are what ``genscope scan`` takes, and the work runs on the scan engine, local or Ray (per-file
+deadline, decode limits, a crashed worker replaced); only a temporary folder of record parts is written.
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ import argparse
 import json
 import sys
 
-from genscope.cli.options import byte_size, library_call, no_inputs_note, positive_int
+from genscope.cli.options import (
+    add_engine_arguments,
+    byte_size,
+    engine_options,
+    library_call,
+    no_inputs_note,
+    positive_int,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="fast model: native-resolution windows (default) or one global resize")
     p.add_argument("--crops", type=positive_int, default=None,
                    help="views (clip) or windows (fast) per image (default: the model's)")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes scoring in parallel (default: one per core)")
+    add_engine_arguments(p, batch_size=False)
     p.add_argument("--threads", type=positive_int, default=1,
                    help="ONNX Runtime threads per worker (default 1: the workers already fill the cores)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds allowed per file")
@@ -57,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if args.fast and args.model not in (None, "fast"):
         raise UsageError("--fast and --model name two different models; give one")
     count = library_call(detect_files, args.inputs, show, model="fast" if args.fast else args.model,
-                         preprocess=args.preprocess, n_crops=args.crops, workers=args.workers, threads=args.threads,
-                         timeout_s=args.timeout, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
+                         preprocess=args.preprocess, n_crops=args.crops, engine=engine_options(args),
+                         threads=args.threads, timeout_s=args.timeout, max_pixels=args.max_pixels,
+                         max_bytes=args.max_bytes)
     if not count:
         print(no_inputs_note("detect", args.inputs), file=sys.stderr)
     return 0  # per-file errors are lines of output, not a failed job

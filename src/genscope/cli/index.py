@@ -12,7 +12,7 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import add_replace_argument, earlier_rows_note, library_call
+from genscope.cli.options import add_replace_argument, earlier_rows_note, engine_options, library_call
 from genscope.text import plural
 
 HELP = "embed reference images and save a copy-search index (rerun with the same paths plus new ones to extend it)"
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="IDX", help="folder for records and index files")
     parser.add_argument("--kind", choices=("auto", "flat", "ivf", "ivfpq"), default="auto",
                         help="exact (flat) by default; approximate IVF/PQ above 2M vectors")
-    add_descriptor_arguments(parser)
+    add_descriptor_arguments(parser, engine=True)
     add_keypoint_argument(parser)
     add_replace_argument(parser)
     parser.set_defaults(func=run)
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     limit_search_threads(args)
     index = library_call(build_index, args.paths, args.out, descriptor=descriptor_choice(args), kind=args.kind,
-                  workers=args.workers, progress=progress(args), replace=args.replace)
+                  engine=engine_options(args), progress=progress(args), replace=args.replace)
     if not args.quiet:
         print(f"indexed {plural(index.meta['count'], 'image')} ({index.meta['factory']}) → {args.out}", file=sys.stderr)
     if index.meta["earlier_rows_dropped"] and not args.replace:

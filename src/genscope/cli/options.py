@@ -46,14 +46,12 @@ def cosine(text: str) -> float:
 
 def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a library call, turning bad input (paths, options, records, models) into a usage error (exit 2)."""
-    from genscope.api.scan import ScanError
     from genscope.cli import UsageError
-    from genscope.engine.ray import RayUnavailable
     from genscope.errors import InputError
 
     try:
         return func(*args, **kwargs)
-    except (InputError, ScanError, FileNotFoundError, ImportError, RayUnavailable) as exc:
+    except (InputError, FileNotFoundError, ImportError) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -96,6 +94,37 @@ def no_inputs_note(command: str, paths: list[str], hint: str = "") -> str:
     """The one line a command prints when its inputs hold no image at all."""
     return (f"genscope {command}: no images found in {', '.join(paths)} (folders are searched for image "
             f"extensions and .tar shards{hint})")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """``--engine``, ``--workers``, ``--unit-size``, ``--address``, ``--num-cpus`` (and ``--batch-size``):
+    the commands that run the per-image half all take them, as one ``EngineOptions``."""
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local process pool (default) or Ray Data (needs: pip install 'genscope[ray]')")
+    parser.add_argument("--workers", type=positive_int,
+                        help="worker processes, or Ray actors with --engine ray (default: all cores)")
+    parser.add_argument("--unit-size", type=positive_int, default=1000, metavar="N",
+                        help="inputs per work unit: folders and lists are cut into runs of N, a shard is one "
+                             "unit (default 1000; smaller spreads a small scan over more Ray actors)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: join this running cluster (e.g. 10.0.0.1:6379 or 'auto'); "
+                             "without it a local Ray instance starts")
+    parser.add_argument("--num-cpus", type=positive_int, metavar="N",
+                        help="with --engine ray: CPUs of the local Ray instance (default: all)")
+    if batch_size:
+        parser.add_argument("--batch-size", type=positive_int, default=8, help="images per signal call (default 8)")
+
+
+def engine_options(args: argparse.Namespace):
+    """The ``EngineOptions`` of the arguments ``add_engine_arguments`` added."""
+    from genscope.cli import UsageError
+    from genscope.engine.base import EngineError, EngineOptions
+
+    try:
+        return EngineOptions(args.engine, workers=args.workers, batch_size=getattr(args, "batch_size", 8),
+                             unit_size=args.unit_size, address=args.address, num_cpus=args.num_cpus)
+    except EngineError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_replace_argument(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import add_replace_argument, cosine, library_call, positive_int
+from genscope.cli.options import add_replace_argument, cosine, engine_options, library_call, positive_int
 from genscope.text import plural
 
 HELP = "find generated images that copy reference (training) images"
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--k", type=positive_int, default=5, help="matches kept per generated image (default 5)")
     parser.add_argument("--group-by", metavar="KEY", help="metadata key for per-group rates (e.g. prompt)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
-    add_descriptor_arguments(parser)
+    add_descriptor_arguments(parser, engine=True)
     add_keypoint_argument(parser)
     add_replace_argument(parser)
     parser.set_defaults(func=run)
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     limit_search_threads(args)
     result = library_call(replicate, args.generated, args.out, reference=args.reference, index=args.index,
                    threshold=args.threshold, k=args.k, group_by=args.group_by, descriptor=descriptor_choice(args),
-                   workers=args.workers, progress=progress(args), report=not args.no_report, replace=args.replace)
+                   engine=engine_options(args), progress=progress(args), report=not args.no_report,
+                   replace=args.replace)
     if not args.quiet:
         s = result.summary
         rate = s["replication_rate"]

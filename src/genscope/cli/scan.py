@@ -6,11 +6,13 @@ import argparse
 import sys
 
 from genscope.cli.options import (
+    add_engine_arguments,
     add_replace_argument,
     byte_size,
     collect_signal_options,
     count,
     earlier_rows_note,
+    engine_options,
     library_call,
     no_inputs_note,
     positive_int,
@@ -35,16 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fast", action="store_true",
                         help="score with the fast detector (~4x faster, weaker on recent generators); same as "
                              "--signal-option detector.model=fast")
-    parser.add_argument("--workers", type=positive_int,
-                        help="worker processes, or Ray actors with --engine ray (default: all cores)")
-    parser.add_argument("--engine", choices=("local", "ray"), default="local",
-                        help="local process pool (default) or Ray Data (needs: pip install 'genscope[ray]')")
-    parser.add_argument("--address", metavar="ADDR",
-                        help="with --engine ray: join this running cluster (e.g. 10.0.0.1:6379 or 'auto'); "
-                             "without it a local Ray instance starts")
-    parser.add_argument("--num-cpus", type=positive_int, metavar="N",
-                        help="with --engine ray: CPUs of the local Ray instance (default: all)")
-    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per signal call (default 8)")
+    add_engine_arguments(parser)
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds allowed per file")
     parser.add_argument("--max-pixels", type=positive_int, default=100_000_000,
                         help="larger images are error rows (decompression-bomb guard)")
@@ -68,12 +61,11 @@ def run(args: argparse.Namespace) -> int:
     options = collect_signal_options(args.signal_option)
     if args.fast:
         options.setdefault("detector", {})["model"] = "fast"
-    result = library_call(scan, args.paths, args.out, signals=signals, signal_options=options, workers=args.workers,
-                          batch_size=args.batch_size, timeout_s=args.timeout, max_pixels=args.max_pixels,
+    result = library_call(scan, args.paths, args.out, signals=signals, signal_options=options,
+                          engine=engine_options(args), timeout_s=args.timeout, max_pixels=args.max_pixels,
                           max_bytes=args.max_bytes, all_files=args.all_files, report=not args.no_report,
                           report_rows=args.report_rows, report_heatmaps=args.heatmaps,
-                          progress=False if args.quiet else None, engine=args.engine, address=args.address,
-                          num_cpus=args.num_cpus, replace=args.replace)
+                          progress=False if args.quiet else None, replace=args.replace)
     s = result.summary
     if not s["inputs"]:  # even with --quiet: an empty scan is almost always a wrong path or filter
         print(no_inputs_note("scan", args.paths, "; --all-files reads every file") + f"; empty records → "

@@ -1,12 +1,9 @@
-"""Folders: a recursive walk that follows directory links once and never loops."""
+"""Folders: which entries count (images, ``.tar`` shards, subfolders) and a directory's sorted listing."""
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
-
-from genscope.sources.item import Item
 
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff",
@@ -16,53 +13,45 @@ IMAGE_EXTENSIONS = frozenset({
 TAR_EXTENSIONS = (".tar",)
 
 
-def _wanted(name: str, all_files: bool) -> bool:
-    if all_files:
-        return True
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS or name.lower().endswith(TAR_EXTENSIONS)
+class ListingError(Exception):
+    """A folder that cannot be entered or listed: one error row, so nothing under it goes missing silently."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
-def walk_folder(root: str, *, all_files: bool = False) -> Iterator[Item]:
-    """Images (and ``.tar`` shards) under ``root`` in a stable order.
+def list_folder(folder: str) -> list[os.DirEntry]:
+    """The folder's entries sorted by name, hidden ones (dot-names) left out."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        code = "io.permission" if isinstance(exc, PermissionError) else "io.error"
+        raise ListingError(code, f"cannot list folder: {exc.strerror}") from None
+    return [entry for entry in entries if not entry.name.startswith(".")]
 
-    Hidden entries (dot-names) are skipped. A directory that cannot be listed becomes an error
-    item, so images under it are never silently missing.
-    """
-    from genscope.sources.tar import list_tar  # local import: tar imports item, not local
 
-    visited: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = os.stat(folder)
-        except OSError as exc:
-            yield Item.failed(folder, "io.permission" if exc.errno == errno.EACCES else "io.error",
-                              f"cannot enter folder: {exc.strerror}")
-            continue
-        if (st.st_dev, st.st_ino) in visited:
-            continue  # a link back to a folder already walked: following it would loop
-        visited.add((st.st_dev, st.st_ino))
-        try:
-            with os.scandir(folder) as scan:
-                entries = sorted(scan, key=lambda e: e.name)
-        except OSError as exc:
-            code = "io.permission" if isinstance(exc, PermissionError) else "io.error"
-            yield Item.failed(folder, code, f"cannot list folder: {exc.strerror}")
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False  # a broken or looping link: treated as a file, read fails clearly
-            if is_dir:
-                subfolders.append(entry.path)
-            elif _wanted(entry.name, all_files):
-                if entry.name.lower().endswith(TAR_EXTENSIONS) and entry.is_file():
-                    yield from list_tar(entry.path)
-                else:
-                    yield Item.for_file(entry.path)
-        stack.extend(reversed(subfolders))
+def kind_of(entry: os.DirEntry, all_files: bool) -> str | None:
+    """``dir``, ``tar`` (a shard to list), ``file`` (an input) or None (not wanted)."""
+    try:
+        is_dir = entry.is_dir()
+    except OSError:
+        is_dir = False  # a broken or looping link: treated as a file, read fails clearly
+    if is_dir:
+        return "dir"
+    name = entry.name.lower()
+    if not all_files and os.path.splitext(name)[1] not in IMAGE_EXTENSIONS and not name.endswith(TAR_EXTENSIONS):
+        return None
+    return "tar" if name.endswith(TAR_EXTENSIONS) and entry.is_file() else "file"
+
+
+def folder_identity(folder: str) -> tuple[int, int] | ListingError:
+    """(device, inode), to walk a folder reached twice through links only once; or why it cannot be entered."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        return ListingError("io.permission" if exc.errno == errno.EACCES else "io.error",
+                            f"cannot enter folder: {exc.strerror}")
+    return st.st_dev, st.st_ino

@@ -20,8 +20,8 @@ class ManifestError(InputError):
     """A manifest that cannot be read (bad CSV or JSON Lines, no path column)."""
 
 
-def read_manifest(manifest_file: str) -> Iterator[Item]:
-    """One item per row; relative paths are resolved against the manifest's folder."""
+def read_manifest(manifest_file: str, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Item]]:
+    """``(row, item)`` per row in ``[start, stop)``; relative paths are resolved against the manifest's folder."""
     try:
         if manifest_file.lower().endswith(".csv"):
             table = pacsv.read_csv(
@@ -36,14 +36,14 @@ def read_manifest(manifest_file: str) -> Iterator[Item]:
                             f"{', '.join(table.column_names)})")
     base = os.path.dirname(manifest_file)
     extra = [name for name in table.column_names if name != "path"]
-    for batch in table.to_batches(max_chunksize=10_000):
-        rows = batch.to_pylist()
-        for row in rows:
-            path = row.get("path")
-            meta = {key: row[key] for key in extra if row[key] not in (None, "")}
-            meta_text = json.dumps(meta, default=str, ensure_ascii=False) if meta else None
-            if not path:
-                yield Item(path=f"{manifest_file}#row-without-path", file=manifest_file, meta=meta_text,
-                           error=("manifest.empty_path", "row has an empty path"))
-                continue
-            yield Item.for_file(os.path.join(base, str(path)), meta=meta_text)
+    table = table.slice(start, None if stop is None else max(0, stop - start))
+    rows = (row for batch in table.to_batches(max_chunksize=10_000) for row in batch.to_pylist())
+    for index, row in enumerate(rows, start):
+        path = row.get("path")
+        meta = {key: row[key] for key in extra if row[key] not in (None, "")}
+        meta_text = json.dumps(meta, default=str, ensure_ascii=False) if meta else None
+        if not path:
+            yield index, Item(path=f"{manifest_file}#row-without-path", file=manifest_file, meta=meta_text,
+                              error=("manifest.empty_path", "row has an empty path"))
+            continue
+        yield index, Item.for_file(os.path.join(base, str(path)), meta=meta_text)
