@@ -1,8 +1,8 @@
 """One error vocabulary for the library and the CLI.
 
 - ``InputError``: what the user gave cannot be used (an argument, a path, an option, a manifest, records
-  without a needed column, a model that is not there). The CLI prints it as one line and exits 2.
-- ``RunError``: the run itself failed (a worker that cannot start, a download that failed). Exit 1.
+  without a needed column, a model name that does not exist). The CLI prints it as one line and exits 2.
+- ``RunError``: the run itself failed (a worker that cannot start, a model that cannot be fetched). Exit 1.
 - ``CodedError``: one file, or one part of one file, defeated a reader or a signal. It carries a
   machine-readable ``code`` and becomes an error row or column; it never ends a run.
 """

