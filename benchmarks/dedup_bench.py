@@ -1,9 +1,9 @@
 """The near-duplicate benchmark that ``dedup_peers.py`` and ``dedup_thresholds.py`` share: build it, score pairs.
 
-A benchmark folder holds every image of a background folder (renamed ``bg_NNNN.ext``) plus, for ``originals``
-of them drawn with a seed, one edited copy per transform (``cp_NNNN_<transform>.jpg``). ``truth.json`` maps
-each file to its group (a copy's group is its original's; background files whose decoded pixels are identical
-share a group too), so the true pairs are every pair inside a group.
+A benchmark's ``images/`` folder holds every image of a background folder (renamed ``bg_NNNN.ext``) plus, for
+``originals`` of them drawn with a seed, one edited copy per transform (``cp_NNNN_<transform>.jpg``).
+``truth.json`` (next to ``images/``) maps each file to its group (a copy's group is its original's; background
+files whose decoded pixels are identical share a group too), so the true pairs are every pair inside a group.
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ def images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def build(target: Path, background: Path, originals: int, seed: int) -> dict[str, str]:
-    """Write the benchmark into ``target`` (reused when it was built with the same arguments) and return the
-    truth map file name → group."""
+def build(target: Path, background: Path, originals: int, seed: int,
+          originals_from: str | None = None) -> dict[str, str]:
+    """Write the benchmark into ``target/images`` (reused when it was built with the same arguments) and return
+    the truth map file name → group. ``originals_from``: draw originals only from this subfolder of
+    ``background`` (so a set can share its background with another yet keep its originals apart)."""
     recipe = {"background": str(background.resolve()), "originals": originals, "seed": seed,
+              "originals_from": originals_from,
               "transforms": list(TRANSFORMS), "same_picture": SAME_PICTURE}
     truth_file = target / "truth.json"
     if truth_file.is_file():
@@ -55,7 +58,8 @@ def build(target: Path, background: Path, originals: int, seed: int) -> dict[str
         if saved["recipe"] == recipe:
             return saved["truth"]
     shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
+    folder = target / "images"
+    folder.mkdir(parents=True)
     rng = random.Random(seed)
     truth: dict[str, str] = {}
     pictures: dict[str, Image.Image] = {}
@@ -63,7 +67,7 @@ def build(target: Path, background: Path, originals: int, seed: int) -> dict[str
     renamed: dict[str, str] = {}
     for i, source in enumerate(images(background)):
         name = renamed[source.name] = f"bg_{i:04d}{source.suffix.lower()}"
-        shutil.copyfile(source, target / name)
+        shutil.copyfile(source, folder / name)
         try:
             with Image.open(source) as opened:
                 image = opened.convert("RGB")
@@ -71,7 +75,8 @@ def build(target: Path, background: Path, originals: int, seed: int) -> dict[str
             continue  # an unreadable background file stays in the folder as an error row, in no group
         digest = hashlib.sha256(image.tobytes() + repr(image.size).encode()).hexdigest()
         truth[name] = by_pixels.setdefault(digest, name)  # identical pixels: the same picture twice
-        if min(image.size) >= MIN_SIDE:
+        if min(image.size) >= MIN_SIDE and (originals_from is None
+                                            or source.relative_to(background).parts[0] == originals_from):
             pictures[name] = image
     for one, other in SAME_PICTURE.items():
         if one in renamed and other in renamed and renamed[one] in truth and renamed[other] in truth:
@@ -79,7 +84,7 @@ def build(target: Path, background: Path, originals: int, seed: int) -> dict[str
     for name in rng.sample(sorted(pictures), originals):
         for transform, edit in TRANSFORMS.items():
             copy = f"cp_{name.split('.')[0][3:]}_{transform}.jpg"
-            edit(pictures[name], rng).convert("RGB").save(target / copy, quality=70 if transform == "jpeg70" else 90)
+            edit(pictures[name], rng).convert("RGB").save(folder / copy, quality=70 if transform == "jpeg70" else 90)
             truth[copy] = truth[name]
     truth_file.write_text(json.dumps({"recipe": recipe, "truth": truth}, indent=1))
     return truth

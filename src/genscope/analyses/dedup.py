@@ -1,8 +1,9 @@
 """Duplicates: exact copies by sha256 first (free), then near-copies judged pair by pair (``dedup_pairs``).
 
 Groups are connected components of the duplicate pairs, joined strongest pair first, with a guard against
-chaining: two groups merge only when their representatives are themselves duplicates by the same rule, so
-a collage that contains two unrelated photos does not pull them into one group (``merges_refused`` counts
+chaining: a pair merges two groups only when each of its images is, by the same rule, a duplicate of most of
+the other group's sampled members (up to ``GUARD_SAMPLE``: the representative and the earliest), so a
+collage that contains two unrelated photos does not pull them into one group (``merges_refused`` counts
 such bridges). Each group's tightness is its members' lowest similarity to the representative.
 ``near_copies`` is each image's own count of duplicate pairs (Somepalli et al. tie replication to how many
 near-copies a training image has), which does not chain the way groups can. Memory grows with the number of
@@ -29,6 +30,7 @@ GROUPS_SCHEMA = pa.schema([("path", pa.string()), ("group_id", pa.int64()), ("gr
 PAIRS_SCHEMA = pa.schema([("path_a", pa.string()), ("path_b", pa.string()), ("similarity", pa.float32()),
                           ("phash_distance", pa.int32()), ("inliers", pa.int32()), ("evidence", pa.string()),
                           ("same_group", pa.bool_())])
+GUARD_SAMPLE = 3
 
 
 @dataclass
@@ -40,13 +42,18 @@ class Dedup:
 
 
 class UnionFind:
-    """Disjoint sets that also track each set's representative: the member with the most pixels (ties: the
-    lower index)."""
+    """Disjoint sets that also track each set's representative (the member with the most pixels; ties: the
+    lower index) and a sample of its members (the representative, then the earliest) for the guard."""
 
     def __init__(self, pixels: np.ndarray) -> None:
         self.parent = np.arange(len(pixels))
         self.pixels = pixels
         self.best = np.arange(len(pixels))
+        self.samples: dict[int, list[int]] = {}
+
+    def sample(self, i: int) -> list[int]:
+        root = self.find(i)
+        return self.samples.get(root, [root])
 
     def find(self, i: int) -> int:
         root = i
@@ -55,9 +62,6 @@ class UnionFind:
         while self.parent[i] != root:  # path compression keeps later finds near O(1)
             self.parent[i], i = root, self.parent[i]
         return int(root)
-
-    def representative(self, i: int) -> int:
-        return int(self.best[self.find(i)])
 
     def union(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -68,6 +72,9 @@ class UnionFind:
         root = min(ra, rb)
         self.parent[max(ra, rb)] = root
         self.best[root] = better
+        members = [better, *self.sample(ra), *self.sample(rb)]
+        self.samples[root] = list(dict.fromkeys(members))[:GUARD_SAMPLE]
+        self.samples.pop(max(ra, rb), None)
 
 
 def dedup(records: pa.Table, found: Descriptors | None, *, rule: Rule = DEFAULT_RULE) -> Dedup:
@@ -138,7 +145,7 @@ def dedup(records: pa.Table, found: Descriptors | None, *, rule: Rule = DEFAULT_
 
 def _near_pairs(found: Descriptors, rule: Rule, row_of: dict[str, int], sets: UnionFind, stats: dict[str, Any]):
     """Judge the candidate pairs of ``found`` and join the duplicates into ``sets``, strongest first, each
-    merge of two groups checked on their representatives. Returns (vectors, records row → descriptor row,
+    merge of two groups checked by the guard. Returns (vectors, records row → descriptor row,
     [(records row a, records row b, Judgement)])."""
     rows = np.array([row_of[p] for p in found.paths])
     position = {int(r): k for k, r in enumerate(rows)}
@@ -148,15 +155,22 @@ def _near_pairs(found: Descriptors, rule: Rule, row_of: dict[str, int], sets: Un
     todo = candidates(found.vectors, hashes, mirrors, has_hash, rule)
     judged = [(int(rows[i]), int(rows[j]), judge(int(i), int(j))) for i, j in todo]
     for a, b, _ in sorted((t for t in judged if t[2].evidence), key=lambda t: -t[2].similarity):
-        ra, rb = sets.representative(a), sets.representative(b)
-        if sets.find(ra) == sets.find(rb):
+        if sets.find(a) == sets.find(b):
             continue
-        if {ra, rb} != {a, b} and not _still_duplicates(judge, position.get(ra), position.get(rb)):
+        if not _guard_allows(judge, sets, a, b, position):
             stats["merges_refused"] += 1
             continue
         sets.union(a, b)
     stats.update(candidate_pairs=len(todo), keypoint_verifications=judge.verified, keypoints=keypoints is not None)
     return found.vectors, position, judged
+
+
+def _guard_allows(judge: PairJudge, sets: UnionFind, a: int, b: int, position: dict[int, int]) -> bool:
+    """Whether pair (a, b) may merge their groups: each is a duplicate of most of the other group's sampled
+    members (a collage of two unrelated photos is a duplicate of each, but they are not of each other)."""
+    checks = [(b, x) for x in sets.sample(a) if x != a] + [(a, y) for y in sets.sample(b) if y != b]
+    votes = sum(_still_duplicates(judge, position.get(i), position.get(j)) for i, j in checks)
+    return not checks or 2 * votes > len(checks)
 
 
 def _still_duplicates(judge: PairJudge, i: int | None, j: int | None) -> bool:
