@@ -38,9 +38,13 @@ def remember_verifications() -> None:
     verify, cache = PairJudge.inliers, {}
 
     def cached(judge: PairJudge, i: int, j: int) -> int | None:
-        key = (id(judge.keypoints), min(i, j), max(i, j))
+        key = (id(judge.vectors), min(i, j), max(i, j))  # one descriptor set per split, reused by every rule
+        asked = judge.__dict__.setdefault("asked", set())
         if key not in cache:
-            cache[key] = verify(judge, i, j)
+            cache[key] = verify(judge, i, j)  # counts itself in judge.verified
+        elif key not in asked:
+            judge.verified += 1  # what this rule would have cost without the cache
+        asked.add(key)
         return cache[key]
 
     PairJudge.inliers = cached

@@ -23,9 +23,11 @@ EXACT, DESCRIPTOR, PHASH, KEYPOINTS = "exact", "descriptor", "phash", "keypoints
 
 @dataclass(frozen=True)
 class Rule:
+    """Defaults: chosen by ``benchmarks/dedup_thresholds.py`` on the benchmark's tuning split (docs/replication.md)."""
+
     similarity: float = 0.90  # the descriptor alone: a duplicate at or above
-    floor: float = 0.20  # never a duplicate below, whatever else agrees
-    phash: int = 8  # pHash Hamming distance (either orientation) that confirms a pair above the floor
+    floor: float = 0.15  # never a duplicate below, whatever else agrees
+    phash: int = 10  # pHash Hamming distance (either orientation) that confirms a pair above the floor
     inliers: int = 10  # keypoint inliers that confirm a pair above the floor
     neighbours: int = 5  # per image, this many nearest in [floor, similarity) are examined
 
