@@ -5,9 +5,9 @@ chaining: a pair merges two groups only when each of its images is, by the same 
 the other group's sampled members (up to ``GUARD_SAMPLE``: the representative and the earliest), so a
 collage that contains two unrelated photos does not pull them into one group (``merges_refused`` counts
 such bridges). Each group's tightness is its members' lowest similarity to the representative.
-``near_copies`` is each image's own count of duplicate pairs (Somepalli et al. tie replication to how many
-near-copies a training image has), which does not chain the way groups can. Memory grows with the number of
-candidate pairs, not with n².
+``near_copies`` is each image's own count of duplicate pairs among its candidates (Somepalli et al. tie
+replication to how many near-copies a training image has; counted up to about ``NEAREST`` per image), which
+does not chain the way groups can. Memory grows with n (at most ``NEAREST`` candidates per image), not n².
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The descriptor alone decides only above ``Rule.similarity``. Below it, down to `
 a second witness: its pHashes within ``Rule.phash`` bits (either orientation, so flips count), or at least
 ``Rule.inliers`` ORB keypoints agreeing on one affine map (crops and rotations, which move pHash bits). The
 cheap witnesses are asked first; keypoints only for pairs the others left open. Candidates come from the
-index, never from all n² pairs: every pair above ``similarity`` (a range search), each image's
-``neighbours`` nearest in the band, and every pHash pair within ``phash`` bits (a binary range search).
+index, never from all n² pairs: among each image's ``NEAREST`` nearest neighbours, those above
+``similarity`` and the first ``neighbours`` in the band; and its ``NEAREST`` nearest pHashes (direct or
+mirrored) within ``phash`` bits.
 Thresholds: see ``docs/replication.md`` (chosen on the benchmark of ``benchmarks/dedup_thresholds.py``).
 """
 
@@ -19,13 +20,16 @@ from genscope.index import DescriptorIndex, _faiss
 from genscope.models.descriptor.local import KeypointSet, verify
 
 EXACT, DESCRIPTOR, PHASH, KEYPOINTS = "exact", "descriptor", "phash", "keypoints"
+# Per image, at most this many nearest neighbours (by descriptor, and by pHash) become candidates: enough to
+# connect any group, and memory stays O(n) even for a folder of thousands of near-identical images
+NEAREST = 32
 
 
 @dataclass(frozen=True)
 class Rule:
     """Defaults: chosen by ``benchmarks/dedup_thresholds.py`` on the benchmark's tuning split (docs/replication.md)."""
 
-    similarity: float = 0.90  # the descriptor alone: a duplicate at or above
+    similarity: float = 0.95  # the descriptor alone: a duplicate at or above
     floor: float = 0.15  # never a duplicate below, whatever else agrees
     phash: int = 10  # pHash Hamming distance (either orientation) that confirms a pair above the floor
     inliers: int = 10  # keypoint inliers that confirm a pair above the floor
@@ -97,12 +101,12 @@ def candidates(vectors: np.ndarray, hashes: np.ndarray, mirrors: np.ndarray, has
     found = [np.zeros((0, 2), np.int64)]
     if len(vectors) > 1:
         index = DescriptorIndex.build(vectors, [""] * len(vectors), kind="flat")
-        qs, rs, _ = index.range_pairs(vectors, rule.similarity)
-        found.append(np.column_stack([qs, rs]))
-        if rule.neighbours and rule.floor < rule.similarity:
-            sims, rows = index.search(vectors, rule.neighbours + 1)  # +1: the image itself
-            band = (rows >= 0) & (sims >= rule.floor) & (sims < rule.similarity)
-            found.append(np.column_stack([np.nonzero(band)[0], rows[band]]))
+        sims, rows = index.search(vectors, min(len(vectors), NEAREST + 1))  # +1: the image itself
+        strong = (rows >= 0) & (sims >= rule.similarity)
+        band = (rows >= 0) & (sims >= rule.floor) & (sims < rule.similarity)
+        band &= np.cumsum(band, axis=1) <= rule.neighbours  # each image's nearest few in the band
+        for mask in (strong, band):
+            found.append(np.column_stack([np.nonzero(mask)[0], rows[mask]]))
         if rule.phash >= 0 and has_hash.sum() > 1:
             found.append(_phash_pairs(hashes, mirrors, has_hash, rule.phash))
     pairs = np.concatenate(found).astype(np.int64)
@@ -111,16 +115,17 @@ def candidates(vectors: np.ndarray, hashes: np.ndarray, mirrors: np.ndarray, has
 
 
 def _phash_pairs(hashes: np.ndarray, mirrors: np.ndarray, has_hash: np.ndarray, radius: int) -> np.ndarray:
-    """Row pairs whose hashes (or one's hash and the other's mirror hash) are within ``radius`` bits."""
+    """Row pairs whose hashes (or one's hash and the other's mirror hash) are within ``radius`` bits, up to
+    ``NEAREST`` per row."""
     faiss = _faiss()
     rows = np.nonzero(has_hash)[0]
     index = faiss.IndexBinaryFlat(64)
     index.add(_as_codes(hashes[rows]))
     out = []
     for queries in (hashes[rows], mirrors[rows]):
-        lims, _, found = index.range_search(_as_codes(queries), radius + 1)  # FAISS keeps distances < radius
-        owner = np.repeat(np.arange(len(rows)), np.diff(lims.astype(np.int64)))
-        out.append(np.column_stack([rows[owner], rows[found.astype(np.int64)]]))
+        distance, found = index.search(_as_codes(queries), min(len(rows), NEAREST + 1))
+        near = (found >= 0) & (distance <= radius)
+        out.append(np.column_stack([rows[np.nonzero(near)[0]], rows[found[near]]]))
     return np.concatenate(out)
 
 
