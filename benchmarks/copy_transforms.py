@@ -32,8 +32,10 @@ def colour(image: Image.Image, rng: random.Random) -> Image.Image:
     return ImageEnhance.Color(image).enhance(rng.uniform(0.3, 1.8))
 
 
-def rotate(image: Image.Image, rng: random.Random) -> Image.Image:
-    return image.rotate(rng.choice([-1, 1]) * rng.uniform(5, 15), resample=Image.Resampling.BILINEAR, expand=True)
+def rotate(image: Image.Image, rng: random.Random, low: float = 5, high: float = 15) -> Image.Image:
+    """Turned by ``low``-``high`` degrees either way, canvas grown to fit (black corners)."""
+    return image.rotate(rng.choice([-1, 1]) * rng.uniform(low, high), resample=Image.Resampling.BILINEAR,
+                        expand=True)
 
 
 def border(image: Image.Image, rng: random.Random) -> Image.Image:

@@ -60,6 +60,7 @@ def test_dedup_of_an_empty_folder_writes_empty_outputs(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1 and "no images found in" in done.stderr
     assert json.loads((tmp_path / "dd" / "summary.json").read_text())["inputs"] == 0
     assert (tmp_path / "dd" / "keep.txt").read_text() == ""
+    assert pq.read_table(tmp_path / "dd" / "pairs.parquet").num_rows == 0
 
 
 def test_provenance_reads_heic_like_the_scan(tmp_path: Path) -> None:

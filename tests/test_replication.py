@@ -143,7 +143,7 @@ def test_replicate_against_a_saved_index_and_incremental_update(folders, tmp_pat
 
 def test_dedup_groups_exact_and_near_copies(folders, tmp_path):
     ref, _ = folders
-    result = dedup([str(ref)], tmp_path / "dd", threshold=0.8, workers=1, progress=False)
+    result = dedup([str(ref)], tmp_path / "dd", workers=1, progress=False)
     groups = {Path(r["path"]).name: r for r in pq.read_table(tmp_path / "dd" / "groups.parquet").to_pylist()}
     assert groups["r0.png"]["group_id"] == groups["r0_again.png"]["group_id"]
     assert groups["r0.png"]["exact_copies"] == 1

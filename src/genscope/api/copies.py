@@ -2,7 +2,7 @@
 
     genscope.build_index(["train/"], "idx/")                                  # records + FAISS index in idx/
     genscope.replicate(["generated/"], "out/", index="idx/")                 # matches.parquet, summary.json, report
-    genscope.dedup(["train/"], "dd/")                                        # groups.parquet, keep.txt, summary, report
+    genscope.dedup(["train/"], "dd/")                       # groups.parquet, pairs.parquet, keep.txt, summary, report
     genscope.memorization(["gen/"], "mem/", group_by="prompt")               # near-identical generations per prompt
 
 Descriptors come from ``scan(..., signals=[descriptor])``, so reruns only embed new or changed files and
@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from genscope.analyses import dedup as dedup_analysis
+from genscope.analyses import dedup_pairs
 from genscope.analyses import memorization as memorization_analysis
 from genscope.analyses import replication as replication_analysis
 from genscope.analyses.descriptors import descriptors
@@ -38,7 +40,9 @@ KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypo
 # clip/dinov2: NOT calibrated (no real weights offline); starting points only, pass a threshold you measured.
 DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5, "clip": 0.9,
                       "dinov2": 0.8}
-# Near-duplicates: SSCD's 0.95; at 0.95 lite0 flags the same share of the benchmark's queries (both precision 1).
+# Near-duplicates by the descriptor alone (dedup's Rule.similarity for these; lite0's whole rule is in
+# analyses/dedup_pairs.py) and memorization's threshold: SSCD's 0.95; at 0.95 lite0 flags the same share of the
+# copy benchmark's queries (both precision 1).
 DUPLICATE_THRESHOLDS = {"lite0": 0.95, "sscd": 0.95, "sscd_distilled": 0.95, "torchscript": 0.95, "clip": 0.97,
                         "dinov2": 0.95}
 
@@ -158,23 +162,34 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
     return result
 
 
-def dedup(paths: PathsArg, out: str | os.PathLike, *, threshold: float | None = None,
+def dedup_rule(descriptor: DescriptorChoice = DescriptorChoice(), **overrides: Any) -> dedup_pairs.Rule:
+    """The default near-duplicate rule for ``descriptor`` with ``overrides`` (Rule's fields; None keeps the
+    default). lite0's is chosen on a benchmark (docs/replication.md); the others use their copy threshold as
+    the band's floor, not calibrated for dedup."""
+    base = dedup_pairs.DEFAULT_RULE if descriptor.backend == "lite0" else dedup_pairs.Rule(
+        similarity=DUPLICATE_THRESHOLDS[descriptor.backend], floor=DEFAULT_THRESHOLDS[descriptor.backend])
+    return replace_fields(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def dedup(paths: PathsArg, out: str | os.PathLike, *, rule: dedup_pairs.Rule | None = None,
           descriptor: DescriptorChoice = DescriptorChoice(), exact_only: bool = False, workers: int | None = None,
           progress: bool | None = None, report: bool = True, replace: bool = False) -> dedup_analysis.Dedup:
-    """Duplicate groups of ``paths``: ``out/groups.parquet``, ``out/keep.txt`` (one path per line),
-    ``out/summary.json``, ``out/report.html``. ``exact_only`` skips descriptors (identical bytes only)."""
+    """Duplicate groups of ``paths``: ``out/groups.parquet``, ``out/pairs.parquet`` (every pair judged, with
+    its evidence), ``out/keep.txt`` (one path per line), ``out/summary.json``, ``out/report.html``.
+    ``rule``: see :func:`dedup_rule`; ``exact_only`` skips descriptors (identical bytes only)."""
     out = Path(out)
-    threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
+    rule = dedup_rule(descriptor) if rule is None else rule
     if exact_only:
         records = scan(paths, out, signals=[], workers=workers, report=False, progress=progress,
                        replace=replace).records
         found = None
     else:
-        records = describe(paths, out, descriptor=descriptor, workers=workers, progress=progress,
-                           replace=replace).records
+        records = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
+                           workers=workers, progress=progress, replace=replace).records
         found = descriptors(records)
-    result = dedup_analysis.dedup(records, found, threshold=threshold)
+    result = dedup_analysis.dedup(records, found, rule=rule)
     _write_table(result.groups, out / "groups.parquet")
+    _write_table(result.pairs, out / "pairs.parquet")
     keep = out / "keep.txt"
     keep.write_text("".join(f"{p}\n" for p in result.keep), encoding="utf-8")
     _write_json(result.summary, out / "summary.json")

@@ -106,18 +106,29 @@ def dedup_report(result: Dedup, records: pa.Table, target: Path) -> Path:
             pairs.append(Pair(label=f"group {gid}: {len(paths)} images (first: kept)",
                               sides=[Side(p) for p in paths[:4]]))
     near = [int(v) for v in groups.column("near_copies").to_pylist()] if groups.num_rows else []
+    rule = s["rule"]
     page = Page(
         title="genscope duplicates report",
-        subtitle=f"{s['inputs']} inputs, threshold {s['threshold']}",
+        subtitle=f"{s['inputs']} inputs, similarity ≥ {rule['similarity']} alone, or ≥ {rule['floor']} with "
+                 f"pHash ≤ {rule['phash']} bits or ≥ {rule['inliers']} keypoint inliers",
         cards=[("duplicate groups", s["groups"]), ("images in groups", s["images_in_groups"]),
                ("kept", s["keep"]), ("removed", s["removed"]),
                ("exact duplicate files", s["exact_duplicate_files"]),
-               ("near-duplicate pairs", s["near_duplicate_pairs"])],
+               ("near-duplicate pairs", s["near_duplicate_pairs"]), ("merges refused", s["merges_refused"])],
         summary=s,
         plots=[("Near-copies per image in a group", svg.histogram(near, bins=20, width=640, height=120))]
         if len(set(near)) > 1 else [],
-        notes=["Groups join images whose descriptors have a cosine similarity of at least the threshold, "
-               "transitively, plus files with identical bytes. The kept image is the one with the most pixels."],
+        tables=[{"title": "Loosest groups (lowest similarity of a member to the representative): review first",
+                 "header": ["representative", "size", "tightness"],
+                 "rows": [[g["representative"], g["size"], g["tightness"]] for g in s["loosest_groups"]]}]
+        if s["loosest_groups"] else [],
+        notes=["A pair is a duplicate on the strongest evidence that holds: identical bytes, the descriptor's "
+               "similarity alone, or a similarity above the floor confirmed by pHash (either orientation) or by "
+               f"ORB keypoints. Pairs by evidence: {s['pairs_by_evidence']}. Every judged pair, with its "
+               "evidence, is in pairs.parquet.",
+               "Groups join duplicates transitively, but two groups merge only when their representatives are "
+               "duplicates too (merges refused: bridges such as a collage of two unrelated photos). The kept "
+               "image is the one with the most pixels."],
         gallery_title=f"Largest {len(pairs)} groups",
         gallery_note="Up to four members per group; the first is the one kept.",
         pairs=pairs,

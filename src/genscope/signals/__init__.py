@@ -24,7 +24,7 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {
     "exif": Entry("genscope.signals.exif:ExifSignal", True, "camera/software EXIF basics"),
-    "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT)"),
+    "phash": Entry("genscope.signals.phash:PHashSignal", True, "64-bit perceptual hash (DCT), and its mirror image's"),
     "provenance": Entry("genscope.signals.provenance.signal:ProvenanceSignal", True,
                         "C2PA, generation metadata, SD watermarks, camera EXIF, and the ai verdict"),
     "detector": Entry("genscope.signals.detector:DetectorSignal", True,

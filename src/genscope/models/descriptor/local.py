@@ -134,6 +134,8 @@ def _unmirror(found: Keypoints) -> Keypoints:
 def plausible(matrix: np.ndarray, reference_points: np.ndarray) -> bool:
     """Whether an affine ``matrix`` (2×3, query → reference fractions) and its inliers' reference positions
     look like a copy rather than a degenerate fit: not squashed flat, and spread over the reference."""
+    if not np.isfinite(matrix).all():  # RANSAC on (nearly) coincident points can return inf/NaN
+        return False
     big, small = np.linalg.svd(matrix[:, :2], compute_uv=False)
     span = reference_points.max(axis=0) - reference_points.min(axis=0)
     return bool(big <= MAX_ANISOTROPY * small and span.min() >= MIN_SPAN)
