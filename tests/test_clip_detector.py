@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector.clip_encoder import SIDE, ClipEncoder, clip_view, clip_views
+from genscope.models.detector.clip_encoder import FEATURES, SIDE, ClipEncoder, clip_view, clip_views, to_pixel_values
 from genscope.models.detector.crops import BlankWindows, ImageTooSmall
 
 from conftest import run_genscope
@@ -81,9 +81,29 @@ def test_encoder_returns_unit_vectors_whatever_the_batch(tmp_path):
     assert np.array_equal(enc(views[2:3]), emb[2:3])  # an image's vector never depends on its neighbours
 
 
+def test_feature_blocks_are_the_embedding_cls_token_and_patch_mean_each_a_unit_vector(tmp_path):
+    import onnxruntime as ort
+
+    make_tiny_clip_onnx(tmp_path / "t.onnx")
+    views = np.stack([clip_view(textured(300, 260, i, smooth=False)) for i in range(3)])
+    enc = ClipEncoder(tmp_path / "t.onnx", threads=1, features=FEATURES)
+    feats = enc(views)
+    assert feats.shape == (3, 512 + 768 + 768) and enc.dim == feats.shape[1]
+    blocks = np.split(feats, [512, 512 + 768], axis=1)
+    assert all(np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5) for b in blocks)
+    assert np.array_equal(blocks[0], ClipEncoder(tmp_path / "t.onnx", threads=1)(views))  # the old embedding
+    session = ort.InferenceSession(str(tmp_path / "t.onnx"))
+    tokens = session.run(None, {"pixel_values": to_pixel_values(views[:1])})[1][0]
+    cls, patches = tokens[0], tokens[1:].mean(axis=0)
+    assert np.allclose(blocks[1][0], cls / np.linalg.norm(cls), atol=1e-5)
+    assert np.allclose(blocks[2][0], patches / np.linalg.norm(patches), atol=1e-5)
+    with pytest.raises(ValueError, match="unknown CLIP feature blocks"):
+        ClipEncoder(tmp_path / "t.onnx", features=("pooled",))
+
+
 def test_training_writes_a_loadable_calibrated_model(tiny_model):
     config = json.loads((tiny_model / "config.json").read_text())
-    assert config["kind"] == "clip" and config["encoder"] == "tiny.onnx"
+    assert config["kind"] == "clip" and config["encoder"] == "tiny.onnx" and config["features"] == list(FEATURES)
     assert (tiny_model / "tiny.onnx").is_file()  # a local tower travels with the model
     assert config["train"]["images"] == 24 and config["train"]["views"] == ["raw", "norm", "aug0", "aug1"]
     assert (tiny_model / "calibration.npz").is_file() and (tiny_model / "head.npz").is_file()

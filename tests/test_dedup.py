@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from genscope.analyses.dedup_pairs import DESCRIPTOR, KEYPOINTS, PHASH, PairJudge, Rule
-from genscope.cli import UsageError
 from genscope.api.copies import dedup
+from genscope.cli import UsageError
 from genscope.signals.phash import hamming, phash, phashes
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "detect" / "val" / "real" / "kodak_lossless"

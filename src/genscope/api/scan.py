@@ -114,7 +114,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
                         min_side=decode_side(classes, signal_options or {}))
     folder.make()
     orphans.adopt(folder)
-    with ProgressBar(progress) as bar:
+    with ProgressBar(progress, len(plan.units)) as bar:
         try:
             totals = execute(plan, Job(config, folder.location, schema, versions), options, bar)
         except RowCountError as exc:
@@ -154,11 +154,13 @@ def engine_options(engine: EngineOptions | str, workers: int | None = None) -> E
 
 
 class ProgressBar:
-    """The terminal bar for a run: inputs done (the total is not known: units are listed by the workers)."""
+    """The terminal bar for a run: inputs done, errors, and units done of the planned units (the number of
+    inputs is not known up front: each unit lists its own members in the worker)."""
 
-    def __init__(self, show: bool | None) -> None:
+    def __init__(self, show: bool | None, units: int) -> None:
         self.bar = tqdm(unit="img", disable=(None if show is None else not show), dynamic_ncols=True, smoothing=0.1)
         self.errors = 0
+        self.units, self.units_done = units, 0
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -169,10 +171,11 @@ class ProgressBar:
     def rows(self, count: int, errors: int) -> None:
         self.errors += errors
         self.bar.update(count)
-        self.bar.set_postfix(errors=self.errors, refresh=False)
+        self.bar.set_postfix(errors=self.errors, units=f"{self.units_done}/{self.units}", refresh=False)
 
     def unit(self, report: UnitReport) -> None:
-        pass
+        self.units_done += 1
+        self.bar.set_postfix(errors=self.errors, units=f"{self.units_done}/{self.units}")
 
 
 def _refuse_left_out(gone: list[str], targets: list, out: str, replace: bool) -> None:
