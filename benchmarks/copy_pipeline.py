@@ -11,8 +11,7 @@ from PIL import Image
 
 from genscope.analyses.descriptors import descriptors
 from genscope.analyses.replication import replicate
-from genscope.index import DescriptorIndex, limit_search_threads
-from genscope.keypoint_index import KeypointIndex
+from genscope.index import DescriptorIndex, KeypointIndex, limit_search_threads
 from genscope.signals.keypoints import KeypointsSignal, QueryKeypointsSignal
 from genscope.signals.phash import phash
 

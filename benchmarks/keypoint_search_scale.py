@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from genscope import keypoint_index
-from genscope.keypoint_index import VOTE_KEYPOINTS, KeypointIndex
+from genscope.index.keypoints import VOTE_KEYPOINTS, KeypointIndex
 from genscope.models.descriptor.local import CODE_BYTES, QUERY_KEYPOINTS, Keypoints, KeypointSet
 
 

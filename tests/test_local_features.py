@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from genscope.analyses.descriptors import keypoints_of
-from genscope.keypoint_index import KeypointIndex
+from genscope.index import KeypointIndex
 from genscope.models.descriptor.local import (
     MIN_INLIERS,
     QUERY_KEYPOINTS,

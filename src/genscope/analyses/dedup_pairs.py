@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genscope.index import DescriptorIndex, _faiss
+from genscope.index import DescriptorIndex
+from genscope.index.persist import faiss_module
 from genscope.models.descriptor.local import KeypointSet, verify
 
 EXACT, DESCRIPTOR, PHASH, KEYPOINTS = "exact", "descriptor", "phash", "keypoints"
@@ -117,7 +118,7 @@ def candidates(vectors: np.ndarray, hashes: np.ndarray, mirrors: np.ndarray, has
 def _phash_pairs(hashes: np.ndarray, mirrors: np.ndarray, has_hash: np.ndarray, radius: int) -> np.ndarray:
     """Row pairs whose hashes (or one's hash and the other's mirror hash) are within ``radius`` bits, up to
     ``NEAREST`` per row."""
-    faiss = _faiss()
+    faiss = faiss_module()
     rows = np.nonzero(has_hash)[0]
     index = faiss.IndexBinaryFlat(64)
     index.add(_as_codes(hashes[rows]))

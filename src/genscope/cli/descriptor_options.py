@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from genscope.cli.options import add_engine_arguments, positive_int
-from genscope.models.descriptor import BACKENDS, FOLDER_BACKENDS
+from genscope.models.descriptor import BACKENDS, FOLDER_BACKENDS, backend
 
 
 def add_descriptor_arguments(parser: argparse.ArgumentParser, *, engine: bool = False) -> None:
@@ -43,8 +43,8 @@ def descriptor_choice(args: argparse.Namespace):
     from genscope.cli import UsageError
     from genscope.models.descriptor.local import OPENCV_MISSING, opencv_installed
 
-    if args.descriptor == "torchscript" and not args.descriptor_path:
-        raise UsageError("--descriptor torchscript needs --descriptor-path FILE")
+    if backend(args.descriptor).path == "file" and not args.descriptor_path:
+        raise UsageError(f"--descriptor {args.descriptor} needs --descriptor-path FILE")
     if args.descriptor in FOLDER_BACKENDS:
         from genscope.models.descriptor.hf import prepare
 

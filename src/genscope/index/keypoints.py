@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genscope.index import _atomic, _faiss
+from genscope.index.persist import atomic_write, faiss_module, save_npy
 from genscope.models.descriptor.local import CODE_BYTES, RATIO, Keypoints, KeypointSet
 
 VOTE_KEYPOINTS = 200  # strongest keypoints per reference in the voting index (all are kept for verification)
@@ -36,7 +36,7 @@ class KeypointIndex:
 
     @classmethod
     def build(cls, refs: KeypointSet, *, nprobe: int = 16, seed: int = 0) -> KeypointIndex:
-        faiss = _faiss()
+        faiss = faiss_module()
         counts = np.diff(refs.offsets)
         kept = np.minimum(counts, VOTE_KEYPOINTS)
         owner = np.repeat(np.arange(len(counts)), kept).astype(np.int32)
@@ -69,13 +69,13 @@ class KeypointIndex:
         return [(int(r), int(votes[r])) for r in best if votes[r] >= MIN_VOTES]
 
     def save(self, folder: str | Path) -> Path:
-        faiss = _faiss()
+        faiss = faiss_module()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic(folder / INDEX_FILE, lambda tmp: faiss.write_index_binary(self.index, str(tmp)))
+        atomic_write(folder / INDEX_FILE, lambda tmp: faiss.write_index_binary(self.index, str(tmp)))
         arrays = {"owner": self.owner} | {name: getattr(self.refs, name) for name in ARRAYS[1:]}
         for name, array in arrays.items():
-            _atomic(folder / f"keypoints-{name}.npy", lambda tmp, array=array: _save_npy(tmp, array))
+            atomic_write(folder / f"keypoints-{name}.npy", lambda tmp, array=array: save_npy(tmp, array))
         return folder
 
     @classmethod
@@ -84,12 +84,7 @@ class KeypointIndex:
         folder = Path(folder)
         if not (folder / INDEX_FILE).is_file():
             return None
-        index = _faiss().read_index_binary(str(folder / INDEX_FILE))
+        index = faiss_module().read_index_binary(str(folder / INDEX_FILE))
         arrays = {name: np.load(folder / f"keypoints-{name}.npy", mmap_mode="r") for name in ARRAYS}
         owner = np.asarray(arrays.pop("owner"))
         return cls(index, owner, KeypointSet(**arrays))
-
-
-def _save_npy(target: Path, array: np.ndarray) -> None:
-    with target.open("wb") as f:  # a file object: np.save would append .npy to the temp name
-        np.save(f, array)

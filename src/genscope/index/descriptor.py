@@ -20,19 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from genscope.index.persist import atomic_write, faiss_module
+
 Kind = Literal["auto", "flat", "ivf", "ivfpq"]
 AUTO_APPROX = 2_000_000  # below this, exact search of 10k queries takes about a minute on 2 cores
 CHUNK = 4096
 INDEX_FILE, PATHS_FILE, META_FILE = "index.faiss", "index-paths.parquet", "index.json"
 FORMAT = 1
-
-
-def _faiss():
-    try:
-        import faiss
-    except ImportError:
-        raise ImportError("copy search needs faiss: pip install 'genscope[replication]' (faiss-cpu)") from None
-    return faiss
 
 
 def limit_search_threads(threads: int | None) -> None:
@@ -42,7 +36,7 @@ def limit_search_threads(threads: int | None) -> None:
     cores make a search slower, not faster: 2 threads on a loaded 2-core machine made the keypoint
     vote 4x slower than 1."""
     if threads is not None:
-        _faiss().omp_set_num_threads(threads)
+        faiss_module().omp_set_num_threads(threads)
 
 
 def factory_string(kind: Kind, n: int, dim: int) -> str:
@@ -69,7 +63,7 @@ class DescriptorIndex:
     @classmethod
     def build(cls, vectors: np.ndarray, paths: list[str], *, kind: Kind = "auto", nprobe: int = 32,
               descriptor: dict[str, Any] | None = None, train_size: int = 200_000, seed: int = 0) -> DescriptorIndex:
-        faiss = _faiss()
+        faiss = faiss_module()
         vectors = _as_matrix(vectors)
         if len(vectors) != len(paths):
             raise ValueError(f"{len(vectors)} vectors for {len(paths)} paths")
@@ -110,7 +104,7 @@ class DescriptorIndex:
     def vectors(self, rows: list[int]) -> np.ndarray:
         """The stored vectors of index ``rows`` (approximate for PQ indexes), to score extra candidates."""
         if not self.exact and not getattr(self, "_direct_map", False):
-            _faiss().extract_index_ivf(self.index).make_direct_map()
+            faiss_module().extract_index_ivf(self.index).make_direct_map()
             self._direct_map = True
         if not rows:
             return np.zeros((0, self.dim), np.float32)
@@ -132,18 +126,18 @@ class DescriptorIndex:
 
     def save(self, folder: str | Path) -> Path:
         """Write the three index files into ``folder`` (each via a temp file, then a rename)."""
-        faiss = _faiss()
+        faiss = faiss_module()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic(folder / INDEX_FILE, lambda tmp: faiss.write_index(self.index, str(tmp)))
+        atomic_write(folder / INDEX_FILE, lambda tmp: faiss.write_index(self.index, str(tmp)))
         table = pa.table({"path": pa.array(self.paths, pa.string())})
-        _atomic(folder / PATHS_FILE, lambda tmp: pq.write_table(table, tmp))
-        _atomic(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(self.meta, indent=2) + "\n"))
+        atomic_write(folder / PATHS_FILE, lambda tmp: pq.write_table(table, tmp))
+        atomic_write(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(self.meta, indent=2) + "\n"))
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> DescriptorIndex:
-        faiss = _faiss()
+        faiss = faiss_module()
         folder = Path(folder)
         if not (folder / INDEX_FILE).is_file():
             raise FileNotFoundError(f"no descriptor index in {folder} (expected {INDEX_FILE}; build one with "
@@ -165,9 +159,3 @@ def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
     if vectors.ndim != 2 or (dim is not None and vectors.shape[1] != dim):
         raise ValueError(f"expected vectors of shape (n, {dim or 'd'}), got {vectors.shape}")
     return vectors
-
-
-def _atomic(target: Path, write) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    write(tmp)
-    tmp.replace(target)
