@@ -53,3 +53,13 @@ def test_every_copy_descriptor_names_a_signal_and_sensible_thresholds(name: str)
     assert "vector" in cls.schema.names
     assert -1.0 < spec.copy < spec.duplicate <= 1.0
     assert spec.path in (None, "file", "folder")
+
+
+def test_readers_name_columns_through_the_signals_declarations() -> None:
+    from genscope.analyses.audit import PROVENANCE, SCORE
+    from genscope.signals import column
+
+    assert (SCORE, PROVENANCE) == ("detector.ai_score", "provenance.ai")
+    assert column("phash", "version") == "phash.version" and column("container", "error") == "container.error"
+    with pytest.raises(KeyError, match="declares no field 'score'"):
+        column("detector", "score")

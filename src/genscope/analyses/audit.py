@@ -21,11 +21,11 @@ from genscope.analyses.diversity import prdc
 from genscope.analyses.quantify import Calibration, estimate_share
 from genscope.analyses.shortcuts import MIN_PER_CLASS, enough_per_class, find_shortcuts
 from genscope.errors import InputError
+from genscope.signals import column
 
-SCORE = "detector.ai_score"
-THRESHOLD = "detector.threshold"
-PROVENANCE = "provenance.ai"
-DEFAULT_EMBEDDINGS = "descriptor.vector"
+SCORE, THRESHOLD, DETECTOR_ERROR = (column("detector", f) for f in ("ai_score", "threshold", "error"))
+PROVENANCE = column("provenance", "ai")
+DEFAULT_EMBEDDINGS = column("descriptor", "vector")
 MIN_GROUP_ROWS = 20  # smaller groups get counts only: an interval on 5 images says little
 # Shortcut AUCs and diversity run on a uniform sample (seeded) above these sizes: an AUC or a P/R/D/C
 # share from 100,000 rows has a standard error of at most √(0.25 / 100,000) ≈ 0.0016 (docs/scale.md §6),
@@ -166,7 +166,7 @@ def not_judged_reasons(table: pa.Table, scores: np.ndarray, provenance: list[str
     """Per row, why nothing judged it (no score, no proof either way): the row's error code, else the
     detector's error code, else ``no detector``; None for judged rows."""
     errors = table.column("error").to_pylist()
-    detector = (table.column("detector.error").to_pylist() if "detector.error" in table.column_names
+    detector = (table.column(DETECTOR_ERROR).to_pylist() if DETECTOR_ERROR in table.column_names
                 else [None] * len(errors))
     out = np.full(len(errors), None, dtype=object)
     for i, (error, failed, verdict) in enumerate(zip(errors, detector, provenance, strict=True)):

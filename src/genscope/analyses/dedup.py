@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 
 from genscope.analyses.dedup_pairs import DEFAULT_RULE, EXACT, PairJudge, Rule, candidates
 from genscope.analyses.descriptors import Descriptors
+from genscope.signals import column
+
+PHASH, PHASH_MIRROR = column("phash", "hash"), column("phash", "mirror")
 
 GROUPS_SCHEMA = pa.schema([("path", pa.string()), ("group_id", pa.int64()), ("group_size", pa.int64()),
                            ("representative", pa.string()), ("near_copies", pa.int64()),
@@ -182,10 +185,10 @@ def _hashes(found: Descriptors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     hash itself as the mirror (flips then match by descriptor and keypoints only)."""
     columns = found.rows.column_names
     n = len(found.paths)
-    if "phash.hash" not in columns:
+    if PHASH not in columns:
         return np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, bool)
-    direct = found.rows.column("phash.hash")
-    mirror = found.rows.column("phash.mirror") if "phash.mirror" in columns else direct
+    direct = found.rows.column(PHASH)
+    mirror = found.rows.column(PHASH_MIRROR) if PHASH_MIRROR in columns else direct
     has = pc.and_(pc.is_valid(direct), pc.is_valid(mirror)).to_numpy(zero_copy_only=False)
     return (np.asarray(direct.fill_null(0).to_numpy(zero_copy_only=False), np.uint64),
             np.asarray(mirror.fill_null(0).to_numpy(zero_copy_only=False), np.uint64), np.asarray(has, bool))

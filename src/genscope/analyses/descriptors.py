@@ -12,10 +12,12 @@ import pyarrow.compute as pc
 
 from genscope.errors import InputError
 from genscope.models.descriptor.local import CODE_BYTES, KeypointSet
+from genscope.signals import column
 
-VECTOR = "descriptor.vector"
-REGIONS, TRIM = "descriptor.regions", "descriptor.trim"
-KEYPOINT_XY, KEYPOINT_CODES, KEYPOINT_DIRECT = "keypoints.xy", "keypoints.codes", "keypoints.direct"
+VECTOR, REGIONS, TRIM, MODEL, VERSION = (column("descriptor", f) for f in ("vector", "regions", "trim", "model",
+                                                                         "version"))
+KEYPOINT_XY, KEYPOINT_CODES = column("keypoints", "xy"), column("keypoints", "codes")
+KEYPOINT_DIRECT = column("genscope.signals.keypoints:QueryKeypointsSignal", "direct")
 
 
 class MissingDescriptors(InputError):
@@ -98,9 +100,9 @@ def keypoints_of(table: pa.Table) -> KeypointSet | None:
 def model_info(table: pa.Table) -> dict[str, Any]:
     """Descriptor model name and signal version; refuses a mix (vectors of two models are not comparable)."""
     info: dict[str, Any] = {}
-    for key, column in (("name", "descriptor.model"), ("version", "descriptor.version")):
-        if column in table.column_names:
-            values = set(table.column(column).drop_null().to_pylist())
+    for key, name in (("name", MODEL), ("version", VERSION)):
+        if name in table.column_names:
+            values = set(table.column(name).drop_null().to_pylist())
             if len(values) > 1:
                 raise ValueError(f"records mix several descriptor {key}s: {sorted(values)}; rescan")
             info[key] = values.pop() if values else None

@@ -17,7 +17,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from genscope.metrics import auc
+from genscope.signals import column
 
+# The records columns each fact comes from, named through the signals' declarations.
+NUMERIC_FACTS = ((column("container", "jpeg_quality"), "JPEG quality"),
+                 (column("container", "bits_per_pixel"), "bits per pixel"),
+                 (column("container", "text_chunks"), "embedded text chunks"),
+                 (column("exif", "tags"), "EXIF tag count"))
+BOOLEAN_FACTS = ((column("exif", "present"), "EXIF present"), (column("container", "icc"), "ICC profile"),
+                 (column("container", "xmp"), "XMP present"), (column("container", "progressive"), "progressive JPEG"))
+CATEGORICAL_FACTS = (("format", "file format"), ("mode", "colour mode"),
+                     (column("container", "jpeg_subsampling"), "chroma subsampling"))
 MIN_PER_CLASS = 20  # below this an AUC swings by ±0.2 or more from one image to the next
 Z95 = 1.959964
 
@@ -75,24 +85,21 @@ def _numeric_facts(table: pa.Table) -> dict[str, np.ndarray]:
         facts["both sides multiples of 64"] = ((w % 64 == 0) & (h % 64 == 0)).astype(np.float64)
         facts["width"] = w
         facts["height"] = h
-    for name, label in (("container.jpeg_quality", "JPEG quality"), ("container.bits_per_pixel", "bits per pixel"),
-                        ("container.text_chunks", "embedded text chunks"), ("exif.tags", "EXIF tag count")):
+    for name, label in NUMERIC_FACTS:
         values = _column(table, name)
         if values is not None:
             facts[label] = np.asarray(values, dtype=np.float64)
-    for name, label in (("exif.present", "EXIF present"), ("container.icc", "ICC profile"),
-                        ("container.xmp", "XMP present"), ("container.progressive", "progressive JPEG")):
+    for name, label in BOOLEAN_FACTS:
         if name in table.column_names:
-            column = table.column(name)
-            facts[label] = np.where(pc.is_null(column).to_numpy(zero_copy_only=False), np.nan,
-                                    pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(np.float64))
+            flags = table.column(name)
+            facts[label] = np.where(pc.is_null(flags).to_numpy(zero_copy_only=False), np.nan,
+                                    pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(np.float64))
     return facts
 
 
 def _categorical_facts(table: pa.Table) -> dict[str, np.ndarray]:
     facts = {}
-    for name, label in (("format", "file format"), ("mode", "colour mode"),
-                        ("container.jpeg_subsampling", "chroma subsampling")):
+    for name, label in CATEGORICAL_FACTS:
         if name in table.column_names:
             facts[label] = np.array([v if v is not None else "" for v in table.column(name).to_pylist()], dtype=object)
     if "width" in table.column_names:

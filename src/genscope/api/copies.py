@@ -24,6 +24,7 @@ from genscope.analyses import dedup as dedup_analysis
 from genscope.analyses import dedup_pairs
 from genscope.analyses import memorization as memorization_analysis
 from genscope.analyses import replication as replication_analysis
+from genscope.analyses.dedup import PHASH
 from genscope.analyses.descriptors import descriptors
 from genscope.api.scan import ScanResult, scan
 from genscope.engine.base import EngineOptions
@@ -77,8 +78,8 @@ def phash_lookup(*tables) -> dict[str, int]:
     """path → 64-bit pHash from records that have the ``phash`` signal."""
     out: dict[str, int] = {}
     for table in tables:
-        if table is not None and "phash.hash" in table.column_names:
-            out.update((p, h) for p, h in zip(table.column("path").to_pylist(), table.column("phash.hash").to_pylist(),
+        if table is not None and PHASH in table.column_names:
+            out.update((p, h) for p, h in zip(table.column("path").to_pylist(), table.column(PHASH).to_pylist(),
                                               strict=True) if h is not None)
     return out
 

@@ -19,12 +19,13 @@ from genscope.engine.worker import ScanConfig
 from genscope.models.detector import ensure_model, view_side
 from genscope.models.detector.crops import Preprocess
 from genscope.records import list_parts, records_folder, records_schema
-from genscope.signals import signal_class
+from genscope.signals import column, signal_class
 from genscope.sources import plan_units
 from genscope.sources.item import DEFAULT_MAX_BYTES
 from genscope.storage import Folder
 
 Detection = dict[str, Any]
+DETECTOR = {f: column("detector", f) for f in ("ai_score", "verdict", "threshold", "generator", "error")}
 
 
 def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, model: str | None = None,
@@ -88,15 +89,15 @@ class _InOrder:
 
 def detection(row: dict[str, Any]) -> Detection:
     """A scan row's ``detector.*`` columns as ``genscope detect`` prints them."""
-    score = row.get("detector.ai_score")
-    out: Detection = {"path": row["path"], "ai_score": score, "verdict": row.get("detector.verdict"),
-                      "threshold": row.get("detector.threshold"),
-                      "generator": dict(row.get("detector.generator") or {})}
+    score = row.get(DETECTOR["ai_score"])
+    out: Detection = {"path": row["path"], "ai_score": score, "verdict": row.get(DETECTOR["verdict"]),
+                      "threshold": row.get(DETECTOR["threshold"]),
+                      "generator": dict(row.get(DETECTOR["generator"]) or {})}
     if score is not None:
         return out
     if row.get("error"):  # the file itself failed (read, decode, timeout): the core error columns
         message = row.get("error_message")
         out["error"] = f"{row['error']}: {message}" if message else row["error"]
     else:  # the file decoded but the detector could not score it
-        out["error"] = row.get("detector.error") or "not scored"
+        out["error"] = row.get(DETECTOR["error"]) or "not scored"
     return out

@@ -45,6 +45,16 @@ class UnknownSignal(InputError):
     """A signal name that is not registered, or an option it does not take."""
 
 
+def column(signal: str, field: str) -> str:
+    """The records column of a signal's field, ``"<name>.<field>"``, checked against the signal's declared schema
+    (``version`` and ``error`` are the engine's own): readers name columns through this, so a renamed field
+    fails where it is read, at import, not as a column silently missing from every analysis."""
+    cls = signal_class(signal)
+    if field not in ("version", "error") and field not in cls.schema.names:
+        raise KeyError(f"signal {cls.name!r} declares no field {field!r} (it has {', '.join(cls.schema.names)})")
+    return f"{cls.name}.{field}"
+
+
 def default_signals() -> list[str]:
     return [name for name, entry in REGISTRY.items() if entry.default]
 
@@ -87,5 +97,16 @@ def build_signals(names: list[str], options: dict[str, dict[str, Any]] | None = 
     return [cls(**options.get(cls.name, {})) for cls in map(signal_class, names)]
 
 
-__all__ = ["REGISTRY", "Entry", "Sample", "Signal", "SignalError", "UnknownSignal",
-           "build_signals", "check_options", "default_signals", "signal_class"]
+__all__ = [
+    "REGISTRY",
+    "Entry",
+    "Sample",
+    "Signal",
+    "SignalError",
+    "UnknownSignal",
+    "build_signals",
+    "check_options",
+    "column",
+    "default_signals",
+    "signal_class",
+]
