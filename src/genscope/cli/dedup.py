@@ -12,7 +12,14 @@ from genscope.cli.descriptor_options import (
     limit_search_threads,
     progress,
 )
-from genscope.cli.options import add_replace_argument, cosine, library_call, no_inputs_note, positive_int
+from genscope.cli.options import (
+    add_replace_argument,
+    cosine,
+    library_call,
+    no_inputs_note,
+    positive_int,
+    whole_number,
+)
 from genscope.text import plural
 
 HELP = "find duplicate and near-duplicate images"
@@ -25,13 +32,7 @@ RULE_NOTE = ("A pair is a duplicate when its descriptor similarity is at least -
 
 
 def phash_bits(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not -1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"a 64-bit pHash distance is 0-64 (or -1: never), got {text}")
-    return value
+    return whole_number(text, -1, 64, "a 64-bit pHash distance (or -1: never) is")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,21 +15,23 @@ _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
 def positive_int(text: str) -> int:
-    return _whole(text, 1)
+    return whole_number(text, 1)
 
 
 def count(text: str) -> int:
     """A whole number, 0 allowed."""
-    return _whole(text, 0)
+    return whole_number(text, 0)
 
 
-def _whole(text: str, least: int) -> int:
+def whole_number(text: str, least: int, most: int | None = None, meaning: str = "") -> int:
+    """``text`` as an int in ``[least, most]``; ``meaning`` says what the range is when it is refused."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"must be at least {least}: {text!r}")
+    if value < least or (most is not None and value > most):
+        bounds = f"at least {least}" if most is None else f"{least} to {most}"
+        raise argparse.ArgumentTypeError(f"{meaning or 'must be'} {bounds}, got {text}")
     return value
 
 
