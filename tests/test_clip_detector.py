@@ -235,3 +235,14 @@ def test_evaluation_counts_an_image_too_small_to_judge_as_undecided(tiny_model):
     assert len(feats[0]) == 1 and len(feats[1]) == 0
     scores = _scores(det, feats)
     assert scores[1] == pytest.approx(float(det.head.calibrate(0.0)))  # the head's own "no evidence" score
+
+
+def test_a_jpeg_for_the_clip_model_decodes_keeping_twice_its_view_and_the_fast_model_reads_it_whole():
+    from genscope.models.detector import view_side
+    from genscope.signals.base import decode_side
+    from genscope.signals.detector import DetectorSignal
+
+    assert view_side(None) == view_side("clip") == 2 * SIDE
+    assert view_side("fast") is None
+    assert decode_side([DetectorSignal], {}) == 2 * SIDE
+    assert decode_side([DetectorSignal], {"detector": {"model": "fast"}}) is None
