@@ -25,6 +25,8 @@ from genscope.sources.item import DEFAULT_MAX_BYTES
 from genscope.storage import Folder
 
 Detection = dict[str, Any]
+# Lines print unit by unit in input order, so small units keep them streaming (a unit is a few seconds here).
+DETECT_UNIT_SIZE = 64
 DETECTOR = {f: column("detector", f) for f in ("ai_score", "verdict", "threshold", "generator", "error")}
 
 
@@ -40,7 +42,7 @@ def detect_files(inputs: list[str], on_result: Callable[[Detection], None], *, m
     from genscope.api.scan import engine_options
 
     options = engine_options(engine or EngineOptions(), workers)
-    plan = plan_units(inputs, all_files=all_files, unit_size=options.unit_size)
+    plan = plan_units(inputs, all_files=all_files, unit_size=options.unit_size or DETECT_UNIT_SIZE)
     if not plan.units:
         return 0
     ensure_model(model)  # fetch once here, not in every worker

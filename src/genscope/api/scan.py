@@ -27,7 +27,7 @@ from genscope.records import read_records, records_folder, records_schema
 from genscope.report import DEFAULT_HEATMAPS
 from genscope.signals import check_options, default_signals, signal_class
 from genscope.signals.base import decode_side, prepare_signals, signal_version
-from genscope.sources import plan_units
+from genscope.sources import UNIT_SIZE, plan_units
 from genscope.sources.item import DEFAULT_MAX_BYTES, record_path
 from genscope.storage import Folder, expand_braces, is_uri
 from genscope.text import plural
@@ -104,7 +104,8 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
     folder = records_folder(out_location)
     if folder.kind() == "file":
         raise ScanError(f"{folder.location} exists and is not a records folder; choose another --out")
-    plan = plan_units([os.fspath(t) for t in targets], all_files=all_files, unit_size=options.unit_size)
+    plan = plan_units([os.fspath(t) for t in targets], all_files=all_files,
+                      unit_size=options.unit_size or UNIT_SIZE)
     schema = records_schema(classes)
     versions = {cls.name: signal_version(cls, (signal_options or {}).get(cls.name)) for cls in classes}
     orphans = Orphans.find(folder, plan)

@@ -105,9 +105,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, batch_size: bool = 
                         help="local process pool (default) or Ray Data (needs: pip install 'genscope[ray]')")
     parser.add_argument("--workers", type=positive_int,
                         help="worker processes, or Ray actors with --engine ray (default: all cores)")
-    parser.add_argument("--unit-size", type=positive_int, default=1000, metavar="N",
+    parser.add_argument("--unit-size", type=positive_int, metavar="N",
                         help="inputs per work unit: folders and lists are cut into runs of N, a shard is one "
-                             "unit (default 1000; smaller spreads a small scan over more Ray actors)")
+                             "unit (default: 1000; 64 for detect, whose lines print unit by unit; smaller "
+                             "spreads a small scan over more Ray actors)")
     parser.add_argument("--address", metavar="ADDR",
                         help="with --engine ray: join this running cluster (e.g. 10.0.0.1:6379 or 'auto'); "
                              "without it a local Ray instance starts")

@@ -21,7 +21,7 @@ import pyarrow as pa
 from genscope.engine.sink import Tally
 from genscope.engine.worker import ScanConfig
 from genscope.errors import RunError
-from genscope.sources.units import UNIT_SIZE, Unit
+from genscope.sources.units import Unit
 
 # name → "module:Class"; an engine module is imported only when chosen (Ray is an optional extra)
 ENGINES = {"local": "genscope.engine.local:LocalEngine", "ray": "genscope.engine.ray:RayEngine"}
@@ -39,7 +39,7 @@ class EngineOptions:
     name: str = "local"
     workers: int | None = None
     batch_size: int = 8
-    unit_size: int = UNIT_SIZE
+    unit_size: int | None = None  # None: the command's own default (sources.UNIT_SIZE for a scan)
     address: str | None = None
     num_cpus: int | None = None
 
