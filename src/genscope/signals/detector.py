@@ -23,7 +23,7 @@ class DetectorSignal:
     """
 
     name: ClassVar[str] = "detector"
-    version: ClassVar[str] = "4"  # bump with every retrained model: a scan then rescores, not resumes
+    version: ClassVar[str] = "5"  # bump with every retrained model: a scan then rescores, not resumes
     schema: ClassVar[pa.Schema] = pa.schema([
         pa.field("ai_score", pa.float32()),
         pa.field("verdict", pa.string()),
