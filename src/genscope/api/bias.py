@@ -1,0 +1,45 @@
+"""``genscope.bias(records, by="prompt", reference=None)``: who appears per group, against real images."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from genscope.analyses.bias import run_bias
+from genscope.api.inputs import load_records
+from genscope.api.result import Result
+
+
+@dataclass
+class BiasResult(Result):
+    summary: dict[str, Any]
+    groups: pa.Table  # one row per group, most skewed first
+    faces: pa.Table  # one row per face
+
+    summary_file: ClassVar[str] = "summary.json"
+
+    @property
+    def tables(self) -> dict[str, pa.Table]:
+        return {"bias": self.faces, "bias_groups": self.groups}
+
+    def report(self, path: str | os.PathLike) -> Path:
+        from genscope.report.bias_section import write
+
+        return write(self.summary, Path(path))
+
+
+def _table(records: str | os.PathLike | pa.Table) -> pa.Table:
+    return records if isinstance(records, pa.Table) else load_records(records)[0]
+
+
+def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
+         reference: str | os.PathLike | pa.Table | None = None, seed: int = 0) -> BiasResult:
+    """Skin-tone shares per group of the records of a scan that ran the ``faces`` signal (a scan folder, a records
+    folder, a Parquet file or a table). ``by``: ``prompt`` (from provenance metadata) or any column or meta key;
+    ``reference``: records of real images to compare every group with; ``seed``: bootstrap and permutations."""
+    found = run_bias(_table(records), by=by, reference=None if reference is None else _table(reference), seed=seed)
+    return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces)
