@@ -147,9 +147,8 @@ def group_row(key: str, counts: np.ndarray, ref: np.ndarray | None, rng: np.rand
         a, b = bootstrap_sums(counts, rng), bootstrap_sums(ref, rng)
         both = (a.sum(axis=1) > 0) & (b.sum(axis=1) > 0)
         boot = tv_distance(shares(a[both]), shares(b[both]))
-        low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
-        row |= {"tv": round(float(tv_distance(share, shares(ref.sum(0)))), 4), "tv_low": round(float(low), 4),
-                "tv_high": round(float(high), 4),
+        low, high = (round(float(v), 4) for v in np.percentile(boot, [2.5, 97.5])) if len(boot) else (None, None)
+        row |= {"tv": round(float(tv_distance(share, shares(ref.sum(0)))), 4), "tv_low": low, "tv_high": high,
                 "p_value": round(permutation_p(counts, ref, rng), 4) if counts.sum() and ref.sum() else None}
     return row
 

@@ -38,7 +38,7 @@ def render(summary: dict[str, Any]) -> str:
     if summary["reference"]:
         rows.append(("reference (real)", summary["reference"]["faces"], summary["reference"]["shares"], ""))
     for group in summary["per_group"]:
-        extra = (f"TV {group['tv']:.2f} ({group['tv_low']:.2f}–{group['tv_high']:.2f}), p = {group['p_value']}"
+        extra = (f"TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']}"
                  if "tv" in group else "")
         rows.append((group["group"], group["faces"], group["shares"],
                      f"{group['images']} images; effective categories {group['effective_categories']:.2f}; {extra}"))
