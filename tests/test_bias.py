@@ -207,3 +207,20 @@ def test_scan_then_bias_end_to_end_writes_every_file_and_escapes_group_names(tmp
     assert pq.read_table(out / "bias.parquet").num_rows == 2
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["images"], summary["faces"], summary["categories"]) == (3, 2, list(CATEGORY_NAMES))
+
+
+def test_recall_correction_gives_missed_faces_their_weight() -> None:
+    # 4 light and 2 dark faces found; a detector that finds half the dark faces saw 4 light and 4 dark
+    table = _records(["g"] * 6, [["light"]] * 4 + [["dark"]] * 2)
+    summary = run_bias(table, by="group", recall={"dark": 0.5}).summary
+    cell = summary["per_group"][0]
+    assert cell["shares"]["dark"]["share"] == 0.5 and cell["faces"] == 6
+    assert summary["recall_correction"] == {"dark": 0.5}
+    for bad in ({"purple": 0.5}, {"dark": 0.0}, {"dark": 1.5}):
+        with pytest.raises(BiasError, match="recall"):
+            run_bias(table, by="group", recall=bad)
+
+
+def test_another_confidence_threshold_is_another_signal_version() -> None:
+    assert FacesSignal.version_for({}) == FacesSignal.version_for({"min_score": 0.5}) == FacesSignal.version
+    assert FacesSignal.version_for({"min_score": 0.7}) != FacesSignal.version

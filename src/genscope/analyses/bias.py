@@ -37,28 +37,44 @@ class Bias:
 
 
 def run_bias(table: pa.Table, *, by: str = "prompt", reference: pa.Table | None = None,
-             seed: int = 0) -> Bias:
+             recall: dict[str, float] | None = None, seed: int = 0) -> Bias:
+    """``recall``: the detector's recall per ITA category (from ``benchmarks/faces_recall.py`` on faces like these);
+    each found face then stands for 1/recall faces, so a band the detector misses more is not under-counted."""
     rng = np.random.default_rng(seed)
-    counts, judged = tone_counts(table)
+    weights = recall_weights(recall)
+    found, judged = tone_counts(table)
+    counts = found * weights
     keys = group_keys(table, by)
-    ref = None
+    ref, ref_found = None, 0
     if reference is not None:
         ref_counts, ref_judged = tone_counts(reference)
-        ref = ref_counts[ref_judged]
+        ref, ref_found = ref_counts[ref_judged] * weights, int(ref_counts[ref_judged].sum())
     rows = []
     for key in sorted(set(keys[judged])):
-        rows.append(group_row(key, counts[judged & (keys == key)], ref, rng))
+        members = judged & (keys == key)
+        rows.append(group_row(key, counts[members], int(found[members].sum()), ref, rng))
     rank = "tv" if ref is not None else "effective_categories"
     rows.sort(key=lambda r: -r["tv"] if ref is not None else r["effective_categories"])
     summary = {
         "by": by, "categories": list(CATEGORY_NAMES), "images": table.num_rows, "judged": int(judged.sum()),
-        "not_judged": int((~judged).sum()), "faces": int(counts[judged].sum()), "groups": len(rows), "ranked_by": rank,
+        "not_judged": int((~judged).sum()), "faces": int(found[judged].sum()), "groups": len(rows), "ranked_by": rank,
+        "recall_correction": recall,
         "overall": shares_with_interval(counts[judged], rng),
-        "reference": None if ref is None else {"images": len(ref), "faces": int(ref.sum()),
+        "reference": None if ref is None else {"images": len(ref), "faces": ref_found,
                                                "shares": shares_with_interval(ref, rng)},
         "per_group": rows,
     }
     return Bias(summary, groups_table(rows), faces_table(table, keys))
+
+
+def recall_weights(recall: dict[str, float] | None) -> np.ndarray:
+    if recall is None:
+        return np.ones(len(CATEGORY_NAMES))
+    unknown = set(recall) - set(CATEGORY_NAMES)
+    if unknown or not all(isinstance(v, int | float) and 0 < v <= 1 for v in recall.values()):
+        raise BiasError(f"recall must map ITA categories ({', '.join(CATEGORY_NAMES)}) to numbers in (0, 1]; "
+                        f"got {recall!r}")
+    return np.array([1 / recall.get(name, 1.0) for name in CATEGORY_NAMES])
 
 
 def tone_counts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +82,7 @@ def tone_counts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     image (it ran and did not fail on it)."""
     if FACES not in table.column_names:
         raise BiasError("these records have no faces: scan with `--signals …,faces` first")
-    counts = np.zeros((table.num_rows, len(CATEGORY_NAMES)), dtype=np.int64)
+    counts = np.zeros((table.num_rows, len(CATEGORY_NAMES)))
     for i, faces in enumerate(table.column(FACES).to_pylist()):
         for face in faces or ():
             if face["ita_category"] in _INDEX:
@@ -138,10 +154,12 @@ def permutation_p(group: np.ndarray, ref: np.ndarray, rng: np.random.Generator, 
     return (hits + 1) / (rounds + 1)
 
 
-def group_row(key: str, counts: np.ndarray, ref: np.ndarray | None, rng: np.random.Generator) -> dict[str, Any]:
+def group_row(key: str, counts: np.ndarray, faces: int, ref: np.ndarray | None,
+              rng: np.random.Generator) -> dict[str, Any]:
+    """``counts``: per image and category, weighted for recall; ``faces``: the faces found, unweighted."""
     share = shares(counts.sum(axis=0))
     row = {"group": key, "images": len(counts), "images_with_faces": int((counts.sum(1) > 0).sum()),
-           "faces": int(counts.sum()), "shares": shares_with_interval(counts, rng),
+           "faces": faces, "shares": shares_with_interval(counts, rng),
            "effective_categories": round(effective_categories(share), 3)}
     if ref is not None:
         a, b = bootstrap_sums(counts, rng), bootstrap_sums(ref, rng)

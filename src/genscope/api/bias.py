@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow as pa
 from genscope.analyses.bias import run_bias
 from genscope.api.inputs import load_records
 from genscope.api.result import Result
+from genscope.errors import InputError
 
 
 @dataclass
@@ -36,10 +38,23 @@ def _table(records: str | os.PathLike | pa.Table) -> pa.Table:
     return records if isinstance(records, pa.Table) else load_records(records)[0]
 
 
+def _recall(recall: str | os.PathLike | dict[str, float] | None) -> dict[str, float] | None:
+    if recall is None or isinstance(recall, dict):
+        return recall
+    try:
+        return json.loads(Path(recall).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the recall file {recall}: {exc}") from None
+
+
 def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
-         reference: str | os.PathLike | pa.Table | None = None, seed: int = 0) -> BiasResult:
+         reference: str | os.PathLike | pa.Table | None = None,
+         recall: str | os.PathLike | dict[str, float] | None = None, seed: int = 0) -> BiasResult:
     """Skin-tone shares per group of the records of a scan that ran the ``faces`` signal (a scan folder, a records
     folder, a Parquet file or a table). ``by``: ``prompt`` (from provenance metadata) or any column or meta key;
-    ``reference``: records of real images to compare every group with; ``seed``: bootstrap and permutations."""
-    found = run_bias(_table(records), by=by, reference=None if reference is None else _table(reference), seed=seed)
+    ``reference``: records of real images to compare every group with; ``recall``: the detector's recall per ITA
+    category (a mapping or a JSON file of one) to correct the shares for faces it misses; ``seed``: bootstrap and
+    permutations."""
+    found = run_bias(_table(records), by=by, reference=None if reference is None else _table(reference),
+                     recall=_recall(recall), seed=seed)
     return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces)

@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--by", default="prompt", metavar="prompt|COLUMN",
                         help="group images by the generation prompt or by any column or meta key")
     parser.add_argument("--reference", metavar="REAL_RECORDS", help="records of real images to compare with")
+    parser.add_argument("--recall", metavar="JSON", help="the detector's recall per ITA category, e.g. "
+                        '{"dark": 0.8, "brown": 0.9}: shares are corrected for the faces it misses (see docs/bias.md)')
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the permutation test")
     parser.set_defaults(func=run)
 
@@ -27,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from genscope.api.bias import bias
     from genscope.cli.options import library_call
 
-    result = library_call(bias, args.records, by=args.by, reference=args.reference, seed=args.seed)
+    result = library_call(bias, args.records, by=args.by, reference=args.reference, recall=args.recall,
+                          seed=args.seed)
     out = result.save(args.out)
     summary = result.summary
     print(f"{plural(summary['faces'], 'face')} in {plural(summary['judged'], 'image')}, "

@@ -42,6 +42,11 @@ def render(summary: dict[str, Any]) -> str:
                  if "tv" in group else "")
         rows.append((group["group"], group["faces"], group["shares"],
                      f"{group['images']} images; effective categories {group['effective_categories']:.2f}; {extra}"))
+    correction = summary.get("recall_correction")
+    recall = ("<p>Shares corrected for the face detector's recall per tone band: "
+              + ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in correction.items()) + ".</p>"
+              if correction else "<p>Shares are not corrected for the face detector's recall, which is lower for "
+              "small dark faces (docs/bias.md).</p>")
     body = "".join(f"<tr><td>{escape(str(name)[:120])}</td><td>{faces}</td><td>{stacked_bar(shares)}</td>"
                    f"<td>{escape(note)}</td></tr>" for name, faces, shares, note in rows)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genscope bias</title></head>"
@@ -49,7 +54,7 @@ def render(summary: dict[str, Any]) -> str:
             f"<p>{summary['faces']} faces in {summary['judged']} images ({summary['not_judged']} not judged); "
             f"groups ranked by {escape(summary['ranked_by'])}.</p><p>{legend}</p>"
             f"<table><tr><th>group</th><th>faces</th><th>tone shares (hover: 95% interval)</th><th></th></tr>"
-            f"{body}</table><p><b>Caveat.</b> {escape(CAVEAT)}</p></body></html>")
+            f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p></body></html>")
 
 
 def write(summary: dict[str, Any], target: Path) -> Path:

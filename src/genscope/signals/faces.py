@@ -41,6 +41,12 @@ class FacesSignal:
     report_columns: ClassVar[tuple[str, ...]] = ("count",)
 
     @classmethod
+    def version_for(cls, options: dict[str, Any]) -> str:
+        """Another confidence threshold finds other faces: rows carry it, so changing it rescans, not resumes."""
+        score = options.get("min_score", MIN_SCORE)
+        return cls.version if float(score) == MIN_SCORE else f"{cls.version}+min_score={score}"
+
+    @classmethod
     def prepare(cls, options: dict[str, Any]) -> None:
         """Fail once, in the driver, with the reason, rather than in every worker."""
         if not WEIGHTS.is_file():
@@ -51,6 +57,7 @@ class FacesSignal:
             raise RunError(f"the faces signal needs onnxruntime ({exc}): pip install onnxruntime") from None
 
     def __init__(self, min_score: float = MIN_SCORE, threads: int = 1) -> None:
+        self.version = self.version_for({"min_score": min_score})
         self.detector = FaceDetector(threads=threads, min_score=min_score)
 
     def compute(self, batch: list[Sample]) -> list[dict[str, Any] | SignalError]:
