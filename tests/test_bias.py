@@ -203,7 +203,8 @@ def test_scan_then_bias_end_to_end_writes_every_file_and_escapes_group_names(tmp
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} == {"summary.json", "bias.parquet", "bias_groups.parquet", "report.html"}
     html = (out / "report.html").read_text()
-    assert "<img" not in html and "&lt;img src=x" in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert html.count('<img src="data:image/jpeg;base64,') == 2  # the face grid: one crop per face
     assert pq.read_table(out / "bias.parquet").num_rows == 2
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["images"], summary["faces"], summary["categories"]) == (3, 2, list(CATEGORY_NAMES))

@@ -21,6 +21,7 @@ class BiasResult(Result):
     summary: dict[str, Any]
     groups: pa.Table  # one row per group, most skewed first
     faces: pa.Table  # one row per face
+    records: pa.Table  # the audited records: where the report's face crops are re-read from
 
     summary_file: ClassVar[str] = "summary.json"
 
@@ -31,7 +32,7 @@ class BiasResult(Result):
     def report(self, path: str | os.PathLike) -> Path:
         from genscope.report.bias_section import write
 
-        return write(self.summary, Path(path))
+        return write(self.summary, self.faces, self.records, Path(path))
 
 
 def _table(records: str | os.PathLike | pa.Table) -> pa.Table:
@@ -55,6 +56,7 @@ def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
     ``reference``: records of real images to compare every group with; ``recall``: the detector's recall per ITA
     category (a mapping or a JSON file of one) to correct the shares for faces it misses; ``seed``: bootstrap and
     permutations."""
-    found = run_bias(_table(records), by=by, reference=None if reference is None else _table(reference),
+    table = _table(records)
+    found = run_bias(table, by=by, reference=None if reference is None else _table(reference),
                      recall=_recall(recall), seed=seed)
-    return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces)
+    return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces, records=table)

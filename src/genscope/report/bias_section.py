@@ -7,7 +7,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from genscope.report.thumbs import image_uri, load_image
 from genscope.skintone import CATEGORY_NAMES, MONK_HEX
+from genscope.sources.item import Item
 
 # one swatch per ITA category, lightest first: Monk tones 1, 4, 5, 6, 7, 9 roughly span the same range
 COLOURS = dict(zip(CATEGORY_NAMES, (f"#{MONK_HEX[i]}" for i in (0, 3, 4, 5, 6, 8)), strict=True))
@@ -16,6 +20,48 @@ CAVEAT = ("Skin tone here is measured from pixels (the Individual Typology Angle
           "detector may miss some faces more often than others. Read the shares as a description of how people are "
           "rendered in these images, not as anyone's identity. Perceived gender, age and race are not inferred.")
 BAR_W, BAR_H = 420, 18
+GRID_GROUPS, GRID_FACES = 12, 12  # the most skewed groups, and faces per group spread over the tone range
+LOAD_PX, CROP_PX = 768, 64
+
+
+def pick_faces(faces: list[dict[str, Any]], count: int = GRID_FACES) -> list[dict[str, Any]]:
+    """Up to ``count`` measured faces spread evenly over the group's tone range, lightest (highest ITA) first."""
+    measured = sorted((f for f in faces if f["ita"] is not None), key=lambda f: -f["ita"])
+    if len(measured) <= count:
+        return measured
+    step = (len(measured) - 1) / (count - 1)
+    return [measured[round(i * step)] for i in range(count)]
+
+
+def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
+    """The face cut from the image re-read at reduced size (the box scaled to it), as a ``data:`` URI."""
+    image = load_image(item, LOAD_PX)
+    if image is None or not width:
+        return None
+    scale = image.width / width
+    box = (face["x"] * scale, face["y"] * scale, (face["x"] + face["w"]) * scale, (face["y"] + face["h"]) * scale)
+    return image_uri(image.crop(tuple(round(v) for v in box)), CROP_PX)
+
+
+def face_grid(summary: dict[str, Any], faces: pa.Table, records: pa.Table) -> str:
+    """Per group (most skewed first) a row of face crops sorted by tone, each titled with its ITA and Monk tone."""
+    where = {row["path"]: row for row in records.select(["path", "shard", "offset", "bytes", "width"]).to_pylist()}
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for face in faces.to_pylist():
+        by_group.setdefault(face["group"], []).append(face)
+    rows = []
+    for group in summary["per_group"][:GRID_GROUPS]:
+        cells = []
+        for face in pick_faces(by_group.get(group["group"], [])):
+            record = where[face["path"]]
+            item = Item(path=record["path"], file=record["shard"] or record["path"], offset=record["offset"],
+                        size=record["bytes"])
+            uri = face_crop(item, record["width"], face)
+            tip = escape(f"{face['path']}: ITA {face['ita']:.0f}°, {face['ita_category']}, Monk {face['monk']}")
+            cells.append(f'<img src="{uri}" title="{tip}" alt="{tip}" height="{CROP_PX}">' if uri
+                         else f'<span title="{tip}">?</span>')
+        rows.append(f"<tr><td>{escape(str(group['group'])[:120])}</td><td>{''.join(cells)}</td></tr>")
+    return ("<h2>Faces per group, lightest to darkest</h2><table>" + "".join(rows) + "</table>") if rows else ""
 
 
 def stacked_bar(shares: dict[str, dict[str, float]]) -> str:
@@ -31,17 +77,17 @@ def stacked_bar(shares: dict[str, dict[str, float]]) -> str:
     return f'<svg width="{BAR_W}" height="{BAR_H}" role="img">{"".join(parts)}</svg>'
 
 
-def render(summary: dict[str, Any]) -> str:
+def render(summary: dict[str, Any], grid: str = "") -> str:
     legend = " ".join(f'<span style="background:{c};padding:0 .6em;border:1px solid #999"></span> {escape(n)}'
                       for n, c in COLOURS.items())
     rows = []
     if summary["reference"]:
         rows.append(("reference (real)", summary["reference"]["faces"], summary["reference"]["shares"], ""))
     for group in summary["per_group"]:
-        extra = (f"TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']}"
-                 if "tv" in group else "")
-        rows.append((group["group"], group["faces"], group["shares"],
-                     f"{group['images']} images; effective categories {group['effective_categories']:.2f}; {extra}"))
+        note = f"{group['images']} images; effective categories {group['effective_categories']:.2f}"
+        if "tv" in group:
+            note += f"; TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']}"
+        rows.append((group["group"], group["faces"], group["shares"], note))
     correction = summary.get("recall_correction")
     recall = ("<p>Shares corrected for the face detector's recall per tone band: "
               + ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in correction.items()) + ".</p>"
@@ -54,9 +100,9 @@ def render(summary: dict[str, Any]) -> str:
             f"<p>{summary['faces']} faces in {summary['judged']} images ({summary['not_judged']} not judged); "
             f"groups ranked by {escape(summary['ranked_by'])}.</p><p>{legend}</p>"
             f"<table><tr><th>group</th><th>faces</th><th>tone shares (hover: 95% interval)</th><th></th></tr>"
-            f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p></body></html>")
+            f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p>{grid}</body></html>")
 
 
-def write(summary: dict[str, Any], target: Path) -> Path:
-    target.write_text(render(summary), encoding="utf-8")
+def write(summary: dict[str, Any], faces: pa.Table, records: pa.Table, target: Path) -> Path:
+    target.write_text(render(summary, face_grid(summary, faces, records)), encoding="utf-8")
     return target
