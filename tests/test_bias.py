@@ -225,3 +225,24 @@ def test_recall_correction_gives_missed_faces_their_weight() -> None:
 def test_another_confidence_threshold_is_another_signal_version() -> None:
     assert FacesSignal.version_for({}) == FacesSignal.version_for({"min_score": 0.5}) == FacesSignal.version
     assert FacesSignal.version_for({"min_score": 0.7}) != FacesSignal.version
+
+
+def test_the_hostile_corpus_gives_one_row_each_and_only_coded_face_errors(tmp_path: Path) -> None:
+    """Truncated, CMYK, 16-bit, animated, bombs, tar shards, unreadable files: a row per input, and where the faces
+    signal cannot judge an image it says why with one of its codes, never an exception's."""
+    import genscope
+
+    import hostile
+
+    cases = hostile.build_corpus(tmp_path / "corpus")
+    records = genscope.scan([str(tmp_path / "corpus")], out=tmp_path / "scan", signals=["faces"], report=False,
+                            workers=1).records
+    assert records.num_rows == len(cases)
+    codes = {e.split(":", 1)[0] for e in records.column("faces.error").to_pylist() if e}
+    assert codes <= {"faces.no_image", "faces.too_small"}, codes
+    decoded = [r for r in records.select(["error", "faces.count", "faces.error"]).to_pylist() if r["error"] is None]
+    assert len(decoded) > 10
+    for row in decoded:  # a decoded image has a face count, unless it is too small to hold a face
+        assert row["faces.count"] is not None or row["faces.error"].startswith("faces.too_small"), row
+    summary = run_bias(records, by="folder").summary
+    assert summary["judged"] + summary["not_judged"] == len(cases)

@@ -3,12 +3,15 @@ caveat, as one self-contained HTML page. Every text from records (group names ar
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from genscope.report import svg
+from genscope.report.sections import Block, Section, generic_section
 from genscope.report.thumbs import image_uri, load_image
 from genscope.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.sources.item import Item
@@ -106,3 +109,19 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
 def write(summary: dict[str, Any], faces: pa.Table, records: pa.Table, target: Path) -> Path:
     target.write_text(render(summary, face_grid(summary, faces, records)), encoding="utf-8")
     return target
+
+
+def faces_section(table: pa.Table) -> Section:
+    """The scan report's section for the faces signal: the generic column summaries, plus the tone categories and
+    Monk tones of every face found, and the caveat. The per-group audit is ``genscope bias``."""
+    section = generic_section(table, "faces")
+    section.title = "Signal: faces (who appears)"
+    faces = [face for image in table.column("faces.faces").to_pylist() for face in image or ()]
+    categories = Counter(face["ita_category"] or "unmeasured" for face in faces)
+    section.blocks.append(Block("skin tone (ITA category) of every face",
+                                svg.bars([(name, categories[name]) for name in (*CATEGORY_NAMES, "unmeasured")
+                                          if categories[name]]), f"{len(faces)} faces"))
+    monks = Counter(face["monk"] for face in faces if face["monk"] is not None)
+    section.blocks.append(Block("Monk skin tone", svg.bars([(f"MST {k}", monks[k]) for k in sorted(monks)])))
+    section.intro += ". " + CAVEAT + " Per prompt or group, against real images: genscope bias."
+    return section
