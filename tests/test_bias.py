@@ -246,3 +246,11 @@ def test_the_hostile_corpus_gives_one_row_each_and_only_coded_face_errors(tmp_pa
         assert row["faces.count"] is not None or row["faces.error"].startswith("faces.too_small"), row
     summary = run_bias(records, by="folder").summary
     assert summary["judged"] + summary["not_judged"] == len(cases)
+
+
+def test_a_group_is_compared_with_real_images_of_the_same_group_when_the_reference_has_them() -> None:
+    generated = _records(["doctor"] * 4 + ["nurse"] * 4, [["very_light"]] * 4 + [["dark"]] * 4)
+    real = _records(["doctor"] * 4 + ["pilot"] * 4, [["very_light"]] * 4 + [["dark"]] * 4)
+    rows = {r["group"]: r for r in run_bias(generated, by="group", reference=real).summary["per_group"]}
+    assert (rows["doctor"]["reference"], rows["doctor"]["tv"]) == ("matched", 0.0)  # real doctors: all very light
+    assert (rows["nurse"]["reference"], rows["nurse"]["tv"]) == ("pooled", 0.5)  # no real nurses: half and half

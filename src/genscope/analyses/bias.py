@@ -45,14 +45,20 @@ def run_bias(table: pa.Table, *, by: str = "prompt", reference: pa.Table | None 
     found, judged = tone_counts(table)
     counts = found * weights
     keys = group_keys(table, by)
-    ref, ref_found = None, 0
+    ref, ref_found, ref_keys = None, 0, None
     if reference is not None:
         ref_counts, ref_judged = tone_counts(reference)
         ref, ref_found = ref_counts[ref_judged] * weights, int(ref_counts[ref_judged].sum())
+        ref_keys = reference_keys(reference, by, ref_judged)
     rows = []
     for key in sorted(set(keys[judged])):
         members = judged & (keys == key)
-        rows.append(group_row(key, counts[members], int(found[members].sum()), ref, rng))
+        matched = ref_keys is not None and key != NO_GROUP and bool((ref_keys == key).any())
+        group_ref = ref[ref_keys == key] if matched else ref
+        row = group_row(key, counts[members], int(found[members].sum()), group_ref, rng)
+        if ref is not None:
+            row["reference"] = "matched" if matched else "pooled"
+        rows.append(row)
     rank = "tv" if ref is not None else "effective_categories"
     rows.sort(key=lambda r: -r["tv"] if ref is not None else r["effective_categories"])
     summary = {
@@ -102,6 +108,15 @@ def group_keys(table: pa.Table, by: str) -> np.ndarray:
     except InputError as exc:
         raise BiasError(str(exc)) from None
     return np.array([NO_GROUP if v is None or v == "" else str(v) for v in values], dtype=object)
+
+
+def reference_keys(reference: pa.Table, by: str, judged: np.ndarray) -> np.ndarray | None:
+    """The reference's own groups when it has the ``by`` column: a group is then compared with real images of the
+    same prompt or value; without it, or for a group the reference lacks, with all reference faces pooled."""
+    try:
+        return group_keys(reference, by)[judged]
+    except BiasError:
+        return None
 
 
 def shares(counts: np.ndarray) -> np.ndarray:

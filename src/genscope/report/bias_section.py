@@ -89,7 +89,8 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
     for group in summary["per_group"]:
         note = f"{group['images']} images; effective categories {group['effective_categories']:.2f}"
         if "tv" in group:
-            note += f"; TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']}"
+            note += (f"; TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']} "
+                     f"against the {group['reference']} reference")
         rows.append((group["group"], group["faces"], group["shares"], note))
     correction = summary.get("recall_correction")
     recall = ("<p>Shares corrected for the face detector's recall per tone band: "
