@@ -180,6 +180,8 @@ def test_records_without_faces_or_group_column_are_refused() -> None:
         run_bias(table.drop_columns(["faces.faces"]), by="group")
     with pytest.raises(BiasError, match="nope"):
         run_bias(table, by="nope")
+    with pytest.raises(BiasError, match="provenance signal"):
+        run_bias(table, by="prompt")
 
 
 def test_failed_images_are_counted_not_judged() -> None:

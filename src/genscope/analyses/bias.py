@@ -106,7 +106,9 @@ def group_keys(table: pa.Table, by: str) -> np.ndarray:
     try:
         values = column_values(table, name)
     except InputError as exc:
-        raise BiasError(str(exc)) from None
+        hint = ("; prompts come from generation metadata (scan with the provenance signal) or a manifest column "
+                "named prompt, else give --by COLUMN") if by == "prompt" else ""
+        raise BiasError(f"{exc}{hint}") from None
     return np.array([NO_GROUP if v is None or v == "" else str(v) for v in values], dtype=object)
 
 
