@@ -182,6 +182,16 @@ def test_records_without_faces_or_group_column_are_refused() -> None:
         run_bias(table, by="nope")
     with pytest.raises(BiasError, match="provenance signal"):
         run_bias(table, by="prompt")
+    no_prompts = table.append_column("provenance.metadata.prompt", pa.nulls(1, pa.string()))
+    with pytest.raises(BiasError, match="provenance signal"):  # the provenance signal ran but found none
+        run_bias(no_prompts, by="prompt")
+
+
+def test_prompts_come_from_generation_metadata() -> None:
+    table = _records(["x", "x", "x"], [["dark"], ["light"], ["light"]])
+    table = table.append_column("provenance.metadata.prompt", pa.array(["a doctor", "a nurse", None]))
+    groups = {r["group"]: r["faces"] for r in run_bias(table, by="prompt").summary["per_group"]}
+    assert groups == {"a doctor": 1, "a nurse": 1, "(none)": 1}
 
 
 def test_failed_images_are_counted_not_judged() -> None:

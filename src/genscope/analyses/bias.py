@@ -101,8 +101,10 @@ def tone_counts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_keys(table: pa.Table, by: str) -> np.ndarray:
-    """``prompt`` is the generation prompt read from provenance metadata, else a ``prompt`` column or meta key."""
-    name = PROMPT if by == "prompt" and PROMPT in table.column_names else by
+    """``prompt`` is the generation prompt read from provenance metadata where any image has one, else a ``prompt``
+    column or meta key."""
+    from_metadata = by == "prompt" and PROMPT in table.column_names and table.column(PROMPT).null_count < len(table)
+    name = PROMPT if from_metadata else by
     try:
         values = column_values(table, name)
     except InputError as exc:
