@@ -266,3 +266,14 @@ def test_a_group_is_compared_with_real_images_of_the_same_group_when_the_referen
     rows = {r["group"]: r for r in run_bias(generated, by="group", reference=real).summary["per_group"]}
     assert (rows["doctor"]["reference"], rows["doctor"]["tv"]) == ("matched", 0.0)  # real doctors: all very light
     assert (rows["nurse"]["reference"], rows["nurse"]["tv"]) == ("pooled", 0.5)  # no real nurses: half and half
+
+
+def test_min_confidence_leaves_out_the_detectors_least_sure_faces() -> None:
+    table = _records(["g", "g"], [["light"], ["dark"]])
+    faces = table.column("faces.faces").to_pylist()
+    faces[1][0]["confidence"] = 0.52  # a backlit silhouette, say
+    at = table.schema.get_field_index("faces.faces")
+    table = table.set_column(at, "faces.faces", pa.array(faces, pa.list_(FACE)))
+    found = run_bias(table, by="group", min_confidence=0.6)
+    assert found.summary["faces"] == 1 and found.summary["per_group"][0]["shares"]["light"]["share"] == 1.0
+    assert found.faces.num_rows == 1

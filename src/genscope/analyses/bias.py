@@ -37,17 +37,19 @@ class Bias:
 
 
 def run_bias(table: pa.Table, *, by: str = "prompt", reference: pa.Table | None = None,
-             recall: dict[str, float] | None = None, seed: int = 0) -> Bias:
+             recall: dict[str, float] | None = None, min_confidence: float = 0.0, seed: int = 0) -> Bias:
     """``recall``: the detector's recall per ITA category (from ``benchmarks/faces_recall.py`` on faces like these);
-    each found face then stands for 1/recall faces, so a band the detector misses more is not under-counted."""
+    each found face then stands for 1/recall faces, so a band the detector misses more is not under-counted.
+    ``min_confidence``: faces the detector was less sure of are left out (stricter than the scan's threshold
+    without rescanning: its least confident boxes are where silhouettes and lights pass for faces)."""
     rng = np.random.default_rng(seed)
     weights = recall_weights(recall)
-    found, judged = tone_counts(table)
+    found, judged = tone_counts(table, min_confidence)
     counts = found * weights
     keys = group_keys(table, by)
     ref, ref_found, ref_keys = None, 0, None
     if reference is not None:
-        ref_counts, ref_judged = tone_counts(reference)
+        ref_counts, ref_judged = tone_counts(reference, min_confidence)
         ref, ref_found = ref_counts[ref_judged] * weights, int(ref_counts[ref_judged].sum())
         ref_keys = reference_keys(reference, by, ref_judged)
     rows = []
@@ -64,13 +66,13 @@ def run_bias(table: pa.Table, *, by: str = "prompt", reference: pa.Table | None 
     summary = {
         "by": by, "categories": list(CATEGORY_NAMES), "images": table.num_rows, "judged": int(judged.sum()),
         "not_judged": int((~judged).sum()), "faces": int(found[judged].sum()), "groups": len(rows), "ranked_by": rank,
-        "recall_correction": recall,
+        "recall_correction": recall, "min_confidence": min_confidence,
         "overall": shares_with_interval(counts[judged], rng),
         "reference": None if ref is None else {"images": len(ref), "faces": ref_found,
                                                "shares": shares_with_interval(ref, rng)},
         "per_group": rows,
     }
-    return Bias(summary, groups_table(rows), faces_table(table, keys))
+    return Bias(summary, groups_table(rows), faces_table(table, keys, min_confidence))
 
 
 def recall_weights(recall: dict[str, float] | None) -> np.ndarray:
@@ -83,7 +85,7 @@ def recall_weights(recall: dict[str, float] | None) -> np.ndarray:
     return np.array([1 / recall.get(name, 1.0) for name in CATEGORY_NAMES])
 
 
-def tone_counts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+def tone_counts(table: pa.Table, min_confidence: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Per image the number of measured faces in each ITA category (n, 6), and whether the faces signal judged the
     image (it ran and did not fail on it)."""
     if FACES not in table.column_names:
@@ -91,7 +93,7 @@ def tone_counts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     counts = np.zeros((table.num_rows, len(CATEGORY_NAMES)))
     for i, faces in enumerate(table.column(FACES).to_pylist()):
         for face in faces or ():
-            if face["ita_category"] in _INDEX:
+            if face["ita_category"] in _INDEX and face["confidence"] >= min_confidence:
                 counts[i, _INDEX[face["ita_category"]]] += 1
     failed = table.column(FACES_ERROR).is_valid() if FACES_ERROR in table.column_names else None
     judged = table.column(FACES).is_valid().to_numpy(zero_copy_only=False)
@@ -200,12 +202,12 @@ def groups_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(flat)
 
 
-def faces_table(table: pa.Table, keys: np.ndarray) -> pa.Table:
-    """One row per face: the image's path, its group, the face's index in the image and its fields."""
+def faces_table(table: pa.Table, keys: np.ndarray, min_confidence: float = 0.0) -> pa.Table:
+    """One row per face kept: the image's path, its group, the face's index in the image and its fields."""
     rows = [{"path": path, "group": key, "face": i, **face}
             for path, key, faces in zip(table.column("path").to_pylist(), keys, table.column(FACES).to_pylist(),
                                         strict=True)
-            for i, face in enumerate(faces or ())]
+            for i, face in enumerate(faces or ()) if face["confidence"] >= min_confidence]
     schema = pa.schema([("path", pa.string()), ("group", pa.string()), ("face", pa.int32()),
                         *table.schema.field(FACES).type.value_type])
     return pa.Table.from_pylist(rows, schema=schema)

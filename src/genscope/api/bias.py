@@ -50,13 +50,14 @@ def _recall(recall: str | os.PathLike | dict[str, float] | None) -> dict[str, fl
 
 def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
          reference: str | os.PathLike | pa.Table | None = None,
-         recall: str | os.PathLike | dict[str, float] | None = None, seed: int = 0) -> BiasResult:
+         recall: str | os.PathLike | dict[str, float] | None = None, min_confidence: float = 0.0,
+         seed: int = 0) -> BiasResult:
     """Skin-tone shares per group of the records of a scan that ran the ``faces`` signal (a scan folder, a records
     folder, a Parquet file or a table). ``by``: ``prompt`` (from provenance metadata) or any column or meta key;
     ``reference``: records of real images to compare every group with; ``recall``: the detector's recall per ITA
-    category (a mapping or a JSON file of one) to correct the shares for faces it misses; ``seed``: bootstrap and
-    permutations."""
+    category (a mapping or a JSON file of one) to correct the shares for faces it misses; ``min_confidence``: leave
+    out faces the detector was less sure of; ``seed``: bootstrap and permutations."""
     table = _table(records)
     found = run_bias(table, by=by, reference=None if reference is None else _table(reference),
-                     recall=_recall(recall), seed=seed)
+                     recall=_recall(recall), min_confidence=min_confidence, seed=seed)
     return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces, records=table)

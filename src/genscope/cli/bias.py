@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", metavar="REAL_RECORDS", help="records of real images to compare with")
     parser.add_argument("--recall", metavar="JSON", help="the detector's recall per ITA category, e.g. "
                         '{"dark": 0.8, "brown": 0.9}: shares are corrected for the faces it misses (see docs/bias.md)')
+    parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
+                        help="leave out faces the detector gave a lower confidence (the scan keeps ≥ 0.5); 0.6 drops "
+                             "most silhouettes and lights taken for faces in dramatically lit images")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the permutation test")
     parser.set_defaults(func=run)
 
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from genscope.cli.options import library_call
 
     result = library_call(bias, args.records, by=args.by, reference=args.reference, recall=args.recall,
-                          seed=args.seed)
+                          min_confidence=args.min_confidence, seed=args.seed)
     out = result.save(args.out)
     summary = result.summary
     print(f"{plural(summary['faces'], 'face')} in {plural(summary['judged'], 'image')}, "

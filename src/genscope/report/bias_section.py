@@ -89,8 +89,9 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
     for group in summary["per_group"]:
         note = f"{group['images']} images; effective categories {group['effective_categories']:.2f}"
         if "tv" in group:
-            note += (f"; TV {group['tv']:.2f} (95% {group['tv_low']}–{group['tv_high']}), p = {group['p_value']} "
-                     f"against the {group['reference']} reference")
+            interval = f" (95% {group['tv_low']:.2f}–{group['tv_high']:.2f})" if group["tv_low"] is not None else ""
+            note += (f"; TV {group['tv']:.2f}{interval}, p = {group['p_value']} against the {group['reference']} "
+                     "reference")
         rows.append((group["group"], group["faces"], group["shares"], note))
     correction = summary.get("recall_correction")
     recall = ("<p>Shares corrected for the face detector's recall per tone band: "
