@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from genscope.analyses.bias import BiasError, run_bias
+from genscope.errors import InputError
 from genscope.models.faces import FaceDetector
 from genscope.signals.base import Sample, SignalError
 from genscope.signals.faces import FACE, FacesSignal, face_row
@@ -277,3 +278,14 @@ def test_min_confidence_leaves_out_the_detectors_least_sure_faces() -> None:
     found = run_bias(table, by="group", min_confidence=0.6)
     assert found.summary["faces"] == 1 and found.summary["per_group"][0]["shares"]["light"]["share"] == 1.0
     assert found.faces.num_rows == 1
+
+
+def test_recall_is_taken_as_a_mapping_json_text_or_a_json_file(tmp_path: Path) -> None:
+    from genscope.api.bias import bias
+
+    table = _records(["g"] * 6, [["light"]] * 4 + [["dark"]] * 2)
+    (tmp_path / "recall.json").write_text('{"dark": 0.5}')
+    for recall in ({"dark": 0.5}, '{"dark": 0.5}', tmp_path / "recall.json"):
+        assert bias(table, by="group", recall=recall).summary["per_group"][0]["shares"]["dark"]["share"] == 0.5
+    with pytest.raises(InputError, match="cannot read recall"):
+        bias(table, by="group", recall=tmp_path / "missing.json")

@@ -43,9 +43,10 @@ def _recall(recall: str | os.PathLike | dict[str, float] | None) -> dict[str, fl
     if recall is None or isinstance(recall, dict):
         return recall
     try:
-        return json.loads(Path(recall).read_text())
+        text = str(recall) if str(recall).lstrip().startswith("{") else Path(recall).read_text()
+        return json.loads(text)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the recall file {recall}: {exc}") from None
+        raise InputError(f"cannot read recall {recall}: {exc}") from None
 
 
 def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
@@ -55,7 +56,7 @@ def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
     """Skin-tone shares per group of the records of a scan that ran the ``faces`` signal (a scan folder, a records
     folder, a Parquet file or a table). ``by``: ``prompt`` (from provenance metadata) or any column or meta key;
     ``reference``: records of real images to compare every group with; ``recall``: the detector's recall per ITA
-    category (a mapping or a JSON file of one) to correct the shares for faces it misses; ``min_confidence``: leave
+    category (a mapping, JSON text or a JSON file) to correct the shares for faces it misses; ``min_confidence``: leave
     out faces the detector was less sure of; ``seed``: bootstrap and permutations."""
     table = _table(records)
     found = run_bias(table, by=by, reference=None if reference is None else _table(reference),
