@@ -289,3 +289,11 @@ def test_recall_is_taken_as_a_mapping_json_text_or_a_json_file(tmp_path: Path) -
         assert bias(table, by="group", recall=recall).summary["per_group"][0]["shares"]["dark"]["share"] == 0.5
     with pytest.raises(InputError, match="cannot read recall"):
         bias(table, by="group", recall=tmp_path / "missing.json")
+
+
+def test_a_hand_built_table_still_gets_a_report_without_the_face_grid(tmp_path: Path) -> None:
+    from genscope.api.bias import bias
+
+    result = bias(_records(["<b>g</b>"] * 2, [["light"], ["dark"]]), by="group")
+    html = result.report(tmp_path / "report.html").read_text()
+    assert "&lt;b&gt;g&lt;/b&gt;" in html and "<b>g</b>" not in html and "Faces per group" not in html

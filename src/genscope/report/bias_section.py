@@ -47,8 +47,12 @@ def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
 
 
 def face_grid(summary: dict[str, Any], faces: pa.Table, records: pa.Table) -> str:
-    """Per group (most skewed first) a row of face crops sorted by tone, each titled with its ITA and Monk tone."""
-    where = {row["path"]: row for row in records.select(["path", "shard", "offset", "bytes", "width"]).to_pylist()}
+    """Per group (most skewed first) a row of face crops sorted by tone, each titled with its ITA and Monk tone; none
+    for a table that lacks what locates an image (one built by hand rather than by a scan)."""
+    located = ["path", "shard", "offset", "bytes", "width"]
+    if not set(located) <= set(records.column_names):
+        return ""
+    where = {row["path"]: row for row in records.select(located).to_pylist()}
     by_group: dict[str, list[dict[str, Any]]] = {}
     for face in faces.to_pylist():
         by_group.setdefault(face["group"], []).append(face)
