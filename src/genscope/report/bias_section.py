@@ -3,6 +3,7 @@ caveat, as one self-contained HTML page. Every text from records (group names ar
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from genscope.models.faces.blazeface import WEIGHTS
 from genscope.report import svg
 from genscope.report.sections import Block, Section, generic_section
 from genscope.report.thumbs import image_uri, load_image
@@ -25,6 +27,8 @@ CAVEAT = ("Skin tone here is measured from pixels (the Individual Typology Angle
 BAR_W, BAR_H = 420, 18
 GRID_GROUPS, GRID_FACES = 12, 12  # the most skewed groups, and faces per group spread over the tone range
 LOAD_PX, CROP_PX = 768, 64
+RECALL = WEIGHTS.parent.parent / "recall.json"
+CANVAS = 640  # the image side benchmarks/faces_recall.py shrinks portraits into
 
 
 def pick_faces(faces: list[dict[str, Any]], count: int = GRID_FACES) -> list[dict[str, Any]]:
@@ -84,6 +88,19 @@ def stacked_bar(shares: dict[str, dict[str, float]]) -> str:
     return f'<svg width="{BAR_W}" height="{BAR_H}" role="img">{"".join(parts)}</svg>'
 
 
+def recall_table() -> str:
+    """The shipped detector's measured recall per tone band and face size (``models/faces/recall.json``)."""
+    measured = json.loads(RECALL.read_text())
+    sizes = measured["sizes"]
+    head = "".join(f"<th>{f'{round(CANVAS * s)} px' if s < 1 else 'full size'}</th>" for s in sizes)
+    rows = "".join(f"<tr><td>{escape(tone)}</td>" + "".join(
+        f"<td>{cells[str(s)]['recall']:.2f} ({cells[str(s)]['faces']})</td>" for s in sizes) + "</tr>"
+        for tone, cells in measured["per_tone"].items())
+    return ("<h2>The face detector's recall per tone band</h2><p>Share of one-face portraits found (number of faces), "
+            f"by the portrait's side in a {CANVAS} px image; measured on {escape(', '.join(measured['folders']))}."
+            f"</p><table><tr><th>tone</th>{head}</tr>{rows}</table>")
+
+
 def render(summary: dict[str, Any], grid: str = "") -> str:
     legend = " ".join(f'<span style="background:{c};padding:0 .6em;border:1px solid #999"></span> {escape(n)}'
                       for n, c in COLOURS.items())
@@ -109,7 +126,7 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
             f"<p>{summary['faces']} faces in {summary['judged']} images ({summary['not_judged']} not judged); "
             f"groups ranked by {escape(summary['ranked_by'])}.</p><p>{legend}</p>"
             f"<table><tr><th>group</th><th>faces</th><th>tone shares (hover: 95% interval)</th><th></th></tr>"
-            f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p>{grid}</body></html>")
+            f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p>{recall_table()}{grid}</body></html>")
 
 
 def write(summary: dict[str, Any], faces: pa.Table, records: pa.Table, target: Path) -> Path:
