@@ -1,7 +1,9 @@
 """Face detector recall per skin-tone band and per face size, on folders of one-face portraits.
 
-    git -C MIRROR show COMMIT:backend/data/images/real/01000.png …   # see ../shared/data/detect-web/sources.csv
     python benchmarks/faces_recall.py FOLDER [FOLDER …] [--sizes 1.0,0.25,0.1,0.05] [--out RESULTS.json]
+
+The shipped figures (``src/genscope/models/faces/recall.json``, shown in every bias report) are this script's output on
+the ``ffhq_faces`` and ``gan_tpdne_faces`` sources of ``../shared/data/detect-web/sources.csv``.
 
 Every image holds exactly one face, centred (FFHQ-aligned portraits and thispersondoesnotexist faces are). The
 tone band of each face is measured on a fixed central box, *independently of the detector*, so a face the detector
