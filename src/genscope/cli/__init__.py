@@ -27,6 +27,7 @@ COMMANDS = [
     "genscope.cli.memorization",
     "genscope.cli.audit",
     "genscope.cli.clean",
+    "genscope.cli.bias",
     "genscope.cli.train_detector",
     "genscope.cli.eval_detector",
     "genscope.cli.models",

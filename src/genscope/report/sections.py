@@ -20,6 +20,7 @@ from genscope.report import svg
 CUSTOM_SECTIONS: dict[str, str] = {
     "provenance": "genscope.report.provenance_section:provenance_section",
     "detector": "genscope.report.detector_section:detector_section",
+    "faces": "genscope.report.bias_section:faces_section",
 }
 
 

