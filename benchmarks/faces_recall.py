@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from genscope.models.faces import FaceDetector
-from genscope.skintone import CATEGORY_NAMES, skin_tone
+from genscope.models.faces.skintone import CATEGORY_NAMES, skin_tone
 
 CANVAS = 640
 CENTRAL = (0.35, 0.45, 0.65, 0.75)  # cheeks and nose of an aligned portrait

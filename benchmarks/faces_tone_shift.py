@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from genscope.models.faces import FaceDetector
+from genscope.models.faces.skintone import CATEGORY_NAMES
 from genscope.signals.faces import face_row
-from genscope.skintone import CATEGORY_NAMES
 
 
 def main() -> int:

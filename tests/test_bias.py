@@ -17,9 +17,7 @@ from PIL import Image
 from genscope.analyses.bias import BiasError, run_bias
 from genscope.errors import InputError
 from genscope.models.faces import FaceDetector
-from genscope.signals.base import Sample, SignalError
-from genscope.signals.faces import FACE, FacesSignal, face_row
-from genscope.skintone import (
+from genscope.models.faces.skintone import (
     CATEGORY_NAMES,
     MONK_HEX,
     MONK_LAB,
@@ -30,6 +28,8 @@ from genscope.skintone import (
     skin_tone,
     srgb_to_lab,
 )
+from genscope.signals.base import Sample, SignalError
+from genscope.signals.faces import FACE, FacesSignal, face_row
 
 from conftest import genscope_command
 

@@ -12,8 +12,8 @@ import pyarrow as pa
 
 from genscope.analyses.audit import column_values
 from genscope.errors import InputError
+from genscope.models.faces.skintone import CATEGORY_NAMES
 from genscope.signals import column
-from genscope.skintone import CATEGORY_NAMES
 
 FACES = column("faces", "faces")
 FACES_ERROR = column("faces", "error")

@@ -12,10 +12,10 @@ from typing import Any
 import pyarrow as pa
 
 from genscope.models.faces.blazeface import WEIGHTS
+from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.report import svg
 from genscope.report.sections import Block, Section, generic_section
 from genscope.report.thumbs import image_uri, load_image
-from genscope.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.sources.item import Item
 
 # one swatch per ITA category, lightest first: Monk tones 1, 4, 5, 6, 7, 9 roughly span the same range

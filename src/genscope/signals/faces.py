@@ -12,8 +12,8 @@ from PIL import Image
 from genscope.errors import RunError
 from genscope.models.faces import Face, FaceDetector
 from genscope.models.faces.blazeface import MIN_SCORE, WEIGHTS
+from genscope.models.faces.skintone import skin_tone
 from genscope.signals.base import Sample, SignalError
-from genscope.skintone import skin_tone
 
 FACE = pa.struct([
     pa.field("x", pa.int32()), pa.field("y", pa.int32()), pa.field("w", pa.int32()), pa.field("h", pa.int32()),
