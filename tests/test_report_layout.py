@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 import genscope
-from genscope.analyses.dedup import GROUPS_SCHEMA, Dedup
+from genscope.analyses.dedup import GROUPS_SCHEMA, PAIRS_SCHEMA, Dedup
 from genscope.report.copies_pages import dedup_report
 
 import browser
@@ -85,11 +85,18 @@ def test_gallery_puts_proof_first_and_says_why(scanned: Path) -> None:
 def _dedup(paths: list[str]) -> Dedup:
     groups = [(paths[:4], 0), (paths[4:7], 1)]  # a group of four and one of three
     rows = [{"path": p, "group_id": gid, "group_size": len(members), "representative": members[0],
-             "near_copies": len(members) - 1, "exact_copies": 0, "keep": i == 0}
+             "near_copies": len(members) - 1, "exact_copies": 0, "keep": i == 0,
+             "similarity_to_representative": 1.0 if i == 0 else 0.97}
             for members, gid in groups for i, p in enumerate(members)]
-    summary = {"threshold": 0.9, "inputs": len(paths), "groups": 2, "images_in_groups": 7, "keep": 3, "removed": 5,
-               "exact_duplicate_files": 0, "near_duplicate_pairs": 9}
-    return Dedup(groups=pa.Table.from_pylist(rows, schema=GROUPS_SCHEMA), keep=paths[:1], summary=summary)
+    summary = {"rule": {"similarity": 0.95, "floor": 0.15, "phash": 10, "inliers": 10}, "inputs": len(paths),
+               "groups": 2, "images_in_groups": 7, "keep": 3, "removed": 5, "exact_duplicate_files": 0,
+               "near_duplicate_pairs": 5, "pairs_by_evidence": {"similarity": 5}, "merges_refused": 0,
+               "loosest_groups": [{"representative": paths[4], "size": 3, "tightness": 0.97}]}
+    pairs = pa.Table.from_pylist([{"path_a": members[0], "path_b": p, "similarity": 0.97, "phash_distance": 2,
+                                   "inliers": None, "evidence": "similarity", "same_group": True}
+                                  for members, _ in groups for p in members[1:]], schema=PAIRS_SCHEMA)
+    return Dedup(groups=pa.Table.from_pylist(rows, schema=GROUPS_SCHEMA), pairs=pairs, keep=paths[:1],
+                 summary=summary)
 
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS)

@@ -164,6 +164,6 @@ def test_a_jpeg_decodes_at_reduced_scale_when_every_signal_allows_it_and_reports
     assert (full.width, full.height) == (reduced.width, reduced.height) == (900, 1600)
     assert full.image.size == (900, 1600) and min(reduced.image.size) >= 224 and reduced.image.width < 900
     detector, provenance = signal_class("detector"), signal_class("provenance")
-    assert decode_side([detector], {}) == 224  # the CLIP probe sees a 224 px view
+    assert decode_side([detector], {}) == 448  # the CLIP probe: twice its 224 px view
     assert decode_side([detector], {"detector": {"model": "fast"}}) is None  # native-resolution windows
     assert decode_side([detector, provenance], {}) is None  # a signal that does not say needs every pixel
