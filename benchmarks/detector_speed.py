@@ -3,7 +3,7 @@ forward throughput, for each model (``clip``, the default, and ``fast``) in the 
 
     python benchmarks/detector_speed.py --n 300 --out benchmarks/results/detector/speed.json
 
-End to end = the real command, ``genscope detect --jsonl DIR``, run as a subprocess: ``steady`` counts
+End to end = the real command, ``genscope detect --jsonl --unit-size 8 DIR``, run as a subprocess: ``steady`` counts
 the images printed after the first line over the time from the first line to the last (worker
 start-up excluded), ``whole_command`` divides all images by the command's wall time (Python start-up,
 model loading and worker spawning included). On a shared box those depend on the other jobs, so the
@@ -47,7 +47,8 @@ def make_jpegs(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 def time_cli(folder: Path, extra: list[str]) -> dict:
     """Run ``genscope detect --jsonl folder``; time stamps of the first and the last output line."""
-    cmd = [sys.executable, "-m", "genscope", "detect", str(folder), "--jsonl", *extra]
+    # detect prints unit by unit: units of 8 keep the lines' time stamps close to when each image was done
+    cmd = [sys.executable, "-m", "genscope", "detect", str(folder), "--jsonl", "--unit-size", "8", *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
