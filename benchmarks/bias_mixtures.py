@@ -10,12 +10,12 @@ true shares), and checks whether each category's 95 % interval holds its true sh
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from results_io import emit
 
 import genscope
 from genscope.analyses.bias import FACES, run_bias
@@ -53,10 +53,7 @@ def main() -> int:
               "trials": args.trials, "group_size": args.size,
               "coverage": {k: round(v / args.trials, 3) for k, v in covered.items()},
               "median_interval_width": {k: round(float(np.median(v)), 3) for k, v in widths.items()}}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 

@@ -25,14 +25,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pyarrow.parquet as pq
 from dedup_bench import TRANSFORMS, build, group_pairs, score
-from scan_throughput import tree_rss
+from scan_throughput import PeakRss
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "dedup"
@@ -47,30 +46,18 @@ def measured(command: list[str], limit: float) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak = max(peak, tree_rss(watched))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        _, err = process.communicate(timeout=limit)
-        stopped = False
-    except subprocess.TimeoutExpired:
-        for child in watched.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child.kill()
-        process.kill()
-        _, err = process.communicate()
-        stopped = True
-    stop.set()
-    sampler.join()
+    with PeakRss(watched, 0.1) as memory:
+        try:
+            _, err = process.communicate(timeout=limit)
+            stopped = False
+        except subprocess.TimeoutExpired:
+            for child in watched.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+            process.kill()
+            _, err = process.communicate()
+            stopped = True
+    peak = memory.peak
     return {"wall_s": round(time.perf_counter() - started, 2), "peak_rss_mb": round(peak / 2**20),
             "stopped_at_limit": stopped, "returncode": process.returncode, "stderr": (err or "")[-1500:]}
 

@@ -12,11 +12,11 @@ change, the verdicts that flip, the AUC of each, and the decode time per image.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from results_io import emit
 
 from genscope.decode import decode
 from genscope.metrics import auc
@@ -59,10 +59,7 @@ def main() -> None:
         result[f"draft_{side}"] = {"auc": auc(y, drafted), "decode_ms": ms, "mean_abs_diff": float(diff.mean()),
                                    "max_abs_diff": float(diff.max()),
                                    "verdict_flips": int(((drafted >= threshold) != (full >= threshold)).sum())}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,13 @@ measure recall on small faces. A face counts as found when a detected box contai
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from results_io import emit
 
 from genscope.models.faces import FaceDetector
 from genscope.models.faces.skintone import CATEGORY_NAMES, skin_tone
@@ -78,10 +78,7 @@ def main() -> int:
              for tone in (*CATEGORY_NAMES, "unmeasured") if any(hits[tone, s] for s in sizes)}
     result = {"folders": [str(f) for f in args.folders], "sizes": sizes, "per_tone": table,
               "extra_boxes": extra, "detections": images, "detections_per_second": round(images / seconds, 1)}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 

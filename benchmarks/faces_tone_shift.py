@@ -11,11 +11,11 @@ each gain (it runs again on every darkened or lightened copy).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from results_io import emit
 
 from genscope.models.faces import FaceDetector
 from genscope.models.faces.skintone import CATEGORY_NAMES
@@ -59,10 +59,7 @@ def main() -> int:
         "median_ita_per_gain": {str(g): round(float(np.median(a[measured, i])), 1) for i, g in enumerate(gains)},
         "detector_recall_per_gain": {str(g): round(float(found[i] / max(faces, 1)), 3) for i, g in enumerate(gains)},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 

@@ -36,27 +36,38 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
+class PeakRss:
+    """Samples the resident memory of a process and its children every ``interval`` s while in a ``with``
+    block; ``peak`` is the largest total seen (bytes)."""
+
+    def __init__(self, process: psutil.Process, interval: float) -> None:
+        self.process, self.interval, self.peak = process, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, tree_rss(self.process))
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_scan(inputs: str, out: Path, extra: list[str]) -> dict:
     command = [sys.executable, "-m", "genscope", "scan", inputs, "--out", str(out), "--quiet", "--no-report",
                *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command)
-    watched = psutil.Process(process.pid)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak = max(peak, tree_rss(watched))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    code = process.wait()
-    stop.set()
-    sampler.join()
+    with PeakRss(psutil.Process(process.pid), 0.05) as memory:
+        code = process.wait()
+    peak = memory.peak
     wall = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"scan failed with exit code {code}")

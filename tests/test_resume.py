@@ -41,13 +41,8 @@ def test_sigkill_midway_then_rerun_gives_each_input_once(tmp_path: Path) -> None
 
     rerun = subprocess.run(genscope_command(*args), env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    table = pq.read_table(parts)
-    paths = table.column("path").to_pylist()
-    assert len(paths) == 400 == len(set(paths))
+    table = _every_input_once(parts, out, 400, done_before)
     assert table.filter(table.column("error").is_valid()).num_rows == 0
-    timing = json.loads((out / "summary.json").read_text())["timing"]
-    assert timing["reused_from_previous_run"] == done_before
-    assert timing["computed"] == 400 - done_before
 
 
 def test_rerun_recomputes_only_missing_signals_and_changed_files(tmp_path: Path) -> None:
@@ -145,11 +140,7 @@ def test_sigkill_midway_through_shards_then_rerun_gives_each_input_once(tmp_path
 
     rerun = subprocess.run(genscope_command(*args), env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    paths = pq.read_table(parts).column("path").to_pylist()
-    assert len(paths) == 400 == len(set(paths))
-    timing = json.loads((out / "summary.json").read_text())["timing"]
-    assert timing["reused_from_previous_run"] == done_before
-    assert timing["computed"] == 400 - done_before
+    _every_input_once(parts, out, 400, done_before)
 
 
 def test_a_folder_whose_runs_shift_still_resumes_every_row(tmp_path: Path) -> None:
@@ -169,3 +160,14 @@ def test_a_folder_whose_runs_shift_still_resumes_every_row(tmp_path: Path) -> No
     third = genscope.scan(tmp_path / "in", out, signals=["exif"], engine=small_units, report=False, progress=False)
     assert third.summary["earlier_rows_dropped"] == 1 and third.records.num_rows == 10
     assert third.summary["timing"]["reused_from_previous_run"] == 10
+
+
+def _every_input_once(parts: Path, out: Path, inputs: int, done_before: int):
+    """After a killed run and its rerun: one row per input, and the rows finished before the kill were reused."""
+    table = pq.read_table(parts)
+    paths = table.column("path").to_pylist()
+    assert len(paths) == inputs == len(set(paths))
+    timing = json.loads((out / "summary.json").read_text())["timing"]
+    assert timing["reused_from_previous_run"] == done_before
+    assert timing["computed"] == inputs - done_before
+    return table
