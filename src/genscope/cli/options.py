@@ -47,13 +47,13 @@ def cosine(text: str) -> float:
 
 
 def library_call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a library call, turning bad input (paths, options, records, models) into a usage error (exit 2)."""
+    """Run a library call, turning a missing file or an optional package that is not installed into a usage
+    error (exit 2); the library's own ``InputError``s reach ``cli.main`` as they are, which reports them so."""
     from genscope.cli import UsageError
-    from genscope.errors import InputError
 
     try:
         return func(*args, **kwargs)
-    except (InputError, FileNotFoundError, ImportError) as exc:
+    except (FileNotFoundError, ImportError) as exc:
         raise UsageError(str(exc)) from None
 
 

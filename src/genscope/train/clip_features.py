@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genscope.models.detector.clip_encoder import FEATURES, ClipEncoder, clip_view
+from genscope.models.detector.clip_encoder import FEATURES, ClipEncoder, clip_view, feature_dim
 from genscope.models.detector.conditions import normalise
 from genscope.train.augment import reencode
 from genscope.train.features import load_rgb
@@ -61,8 +61,7 @@ def clip_embeddings(paths: list[Path], onnx_path: Path, cache_dir: Path, threads
     """``(len(paths), len(VIEWS), D)`` features; cached as ``cache_dir/<encoder and features>/<sha256>.npy``."""
     folder = cache_dir / encoder_key(onnx_path, features)
     folder.mkdir(parents=True, exist_ok=True)
-    dim = sum(512 if f == "image_embeds" else 768 for f in features)
-    out = np.zeros((len(paths), len(VIEWS), dim), np.float32)
+    out = np.zeros((len(paths), len(VIEWS), feature_dim(features)), np.float32)
     todo: list[tuple[int, Path, str]] = []  # hashes, not bytes: thousands of files stay out of memory
     for i, p in enumerate(paths):
         sha = hashlib.sha256(Path(p).read_bytes()).hexdigest()

@@ -57,6 +57,11 @@ FEATURES = ("image_embeds", "cls_token", "patch_mean")
 EMBED_ONLY = ("image_embeds",)  # models trained before the token blocks
 
 
+def feature_dim(features: tuple[str, ...]) -> int:
+    """Values per view for these feature blocks: 512 for the embedding, 768 for each token block."""
+    return sum(512 if f == "image_embeds" else 768 for f in features)
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / max(float(np.linalg.norm(x)), 1e-12)
 
@@ -78,7 +83,7 @@ class ClipEncoder:
         self.outputs = [outputs[0].name, *[o.name for o in outputs[1:] if len(o.shape) == 3][:1]]
         if len(self.outputs) < 2 and self.features != EMBED_ONLY:
             raise ValueError(f"{onnx_path}: the tower has no token map output, needed for {self.features}")
-        self.dim = sum(512 if f == "image_embeds" else 768 for f in self.features)
+        self.dim = feature_dim(self.features)
 
     def __call__(self, views: np.ndarray) -> np.ndarray:
         """``(n, S, S, 3)`` uint8 views → ``(n, dim)`` float32.
