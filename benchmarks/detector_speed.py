@@ -10,7 +10,8 @@ model loading and worker spawning included). On a shared box those depend on the
 CPU time the command and its workers used is reported too: ``cpu_ms_per_image`` (start-up included)
 and what the cores would give if the command had them to itself, ``cores / cpu time per image``.
 Forward = the ONNX session alone on random views, one view per call (clip, as inference runs it) or one
-image's windows (fast), on all cores in one process.
+image's windows (fast), on all cores in one process; per image, as many passes as the model makes (a detail
+model: the whole-image view and the detail view).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def forward_rate(det: Detector, batch: int, side: int, seconds: float = 5.0) -> 
 
 def measure(model: str, folder: Path, paths: list[Path], args: argparse.Namespace) -> dict:
     det = Detector.load(model)
-    views = det.windows(Image.open(paths[0]).convert("RGB"), n_crops=args.crops)
+    # a detail model's windows are (k, 2, S, S, 3): each view beside the detail view, two tower passes
+    windows = det.windows(Image.open(paths[0]).convert("RGB"), n_crops=args.crops)
+    views = windows.reshape(-1, *windows.shape[-3:])
     batch = 1 if det.kind == "clip" else len(views)  # as inference calls it: one CLIP view per call
     load_before = os.getloadavg()[0]
     fwd = forward_rate(det, batch, views.shape[1])

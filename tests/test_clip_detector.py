@@ -12,7 +12,15 @@ import pytest
 from PIL import Image
 
 from genscope.models.detector import Detector, verdict
-from genscope.models.detector.clip_encoder import FEATURES, SIDE, ClipEncoder, clip_view, clip_views, to_pixel_values
+from genscope.models.detector.clip_encoder import (
+    FEATURES,
+    SIDE,
+    ClipEncoder,
+    clip_view,
+    clip_views,
+    detail_view,
+    to_pixel_values,
+)
 from genscope.models.detector.crops import BlankWindows, ImageTooSmall
 
 from conftest import run_genscope
@@ -71,6 +79,30 @@ def test_clip_views_cover_the_long_axis_and_never_exceed_what_fits():
     assert np.array_equal(clip_views(wide, 1)[0], clip_view(wide))
 
 
+def test_detail_view_is_the_centre_at_twice_the_magnification_whatever_the_resolution():
+    img = textured(640, 480, 5, smooth=False)
+    view = detail_view(img)
+    assert view.shape == (SIDE, SIDE, 3) and view.dtype == np.uint8
+    # the centre square of half the shorter side (240 px at 200..440, 120..360), shown at 224
+    assert np.array_equal(view, clip_view(img.crop((200, 120, 440, 360))))
+    # relative to the image: a half-size copy (as a draft decode gives) shows the same content
+    half = detail_view(img.resize((320, 240), Image.Resampling.BICUBIC))
+    assert np.abs(half.astype(int) - view.astype(int)).mean() < 40
+    other = detail_view(textured(640, 480, 6, smooth=False))
+    assert np.abs(other.astype(int) - view.astype(int)).mean() > np.abs(half.astype(int) - view.astype(int)).mean()
+
+
+def test_encoder_puts_an_images_paired_views_side_by_side(tmp_path):
+    make_tiny_clip_onnx(tmp_path / "t.onnx")
+    enc = ClipEncoder(tmp_path / "t.onnx", threads=1, features=FEATURES)
+    imgs = [textured(300, 260, i, smooth=i % 2 == 0) for i in range(3)]
+    pairs = np.stack([np.stack([clip_view(im), detail_view(im)]) for im in imgs])
+    feats = enc(pairs)
+    assert feats.shape == (3, 2 * enc.dim)
+    assert np.array_equal(feats[1, :enc.dim], enc(pairs[1, :1])[0])
+    assert np.array_equal(feats[1, enc.dim:], enc(pairs[1, 1:])[0])
+
+
 def test_encoder_returns_unit_vectors_whatever_the_batch(tmp_path):
     make_tiny_clip_onnx(tmp_path / "t.onnx")
     enc = ClipEncoder(tmp_path / "t.onnx", threads=1)
@@ -104,6 +136,7 @@ def test_feature_blocks_are_the_embedding_cls_token_and_patch_mean_each_a_unit_v
 def test_training_writes_a_loadable_calibrated_model(tiny_model):
     config = json.loads((tiny_model / "config.json").read_text())
     assert config["kind"] == "clip" and config["encoder"] == "tiny.onnx" and config["features"] == list(FEATURES)
+    assert config["detail"] is True  # the default: the head reads the whole image and its detail view
     assert (tiny_model / "tiny.onnx").is_file()  # a local tower travels with the model
     assert config["train"]["images"] == 24 and config["train"]["views"] == ["raw", "norm", "aug0", "aug1"]
     assert (tiny_model / "calibration.npz").is_file() and (tiny_model / "head.npz").is_file()
@@ -116,6 +149,23 @@ def test_training_writes_a_loadable_calibrated_model(tiny_model):
         assert 0.0 <= r["ai_score"] <= 1.0 and r["verdict"] == verdict(r["ai_score"], det.band)
     # the head learned the training labels' direction on new images of each kind
     assert max(r["ai_score"] for r in res[:4]) < min(r["ai_score"] for r in res[4:])
+
+
+def test_a_detail_model_reads_both_views_and_a_whole_view_model_one(tiny_model, tmp_path):
+    det = Detector.load(tiny_model, threads=1)
+    img = textured(400, 300, 7, smooth=False)
+    pair = det.windows(img)
+    assert pair.shape == (1, 2, SIDE, SIDE, 3) and np.array_equal(pair[0, 1], detail_view(img))
+    assert det.head.coef.shape == (2 * det.extractor.dim,)
+    manifest = tiny_model.parent / "manifest.csv"
+    done = run_genscope("train-detector", "--kind", "clip", "--no-detail", "--data", str(manifest), "--out",
+                        str(tmp_path / "whole"), "--backbone", str(tiny_model / "tiny.onnx"),
+                        "--cache", str(tiny_model.parent / "cache"), "--folds", "3")
+    assert done.returncode == 0, done.stderr
+    whole = Detector.load(tmp_path / "whole", threads=1)
+    assert not whole.detail and whole.windows(img).shape == (1, SIDE, SIDE, 3)
+    assert whole.head.coef.shape == (whole.extractor.dim,)
+    assert 0.0 <= whole.predict([img])[0]["ai_score"] <= 1.0
 
 
 def test_refuses_what_it_cannot_judge(tiny_model):

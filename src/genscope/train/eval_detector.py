@@ -145,7 +145,7 @@ def _training_views(det: Detector, rows: list[Row], seed: int, k: int, cache_dir
 
         def embed(rs: list[Row]) -> np.ndarray:
             return clip_embeddings([r.path for r in rs], det.extractor.onnx_path, cache_dir, progress=progress,
-                                   features=det.extractor.features)
+                                   features=det.extractor.features, detail=det.detail)
 
         norm = VIEWS.index("norm")
         return embed(rows), lambda rs: list(embed(rs)[:, norm:norm + 1])

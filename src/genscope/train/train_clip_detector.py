@@ -47,7 +47,7 @@ def encoder_path(encoder: str | Path) -> Path:
 
 def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed: int = 0, folds: int = 5,
                cache_dir: str | Path = "work-tmp/clip-cache", threads: int | None = None,
-               encoder: str | Path = ENCODER, progress: bool = True) -> dict:
+               encoder: str | Path = ENCODER, progress: bool = True, detail: bool = True) -> dict:
     """Fit the probe on ``rows`` (the train split) and write the model directory ``out``."""
     start = time.time()
     out = Path(out)
@@ -55,7 +55,7 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
     onnx = encoder_path(encoder)
     log(f"train rows: {len(rows)} ({sum(r.label for r in rows)} generated, "
         f"{len({r.source for r in rows})} sources)")
-    emb = clip_embeddings([r.path for r in rows], onnx, Path(cache_dir), threads, progress, FEATURES)
+    emb = clip_embeddings([r.path for r in rows], onnx, Path(cache_dir), threads, progress, FEATURES, detail)
     log(f"embeddings: {emb.shape} ({', '.join(VIEWS)}), {time.time() - start:.0f} s")
     raw = [VIEWS.index("raw")]
     l2, oof = select_l2(emb, rows, L2_GRID, folds, seed, log, scored_views=raw)
@@ -76,6 +76,7 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
         "kind": "clip",
         "encoder": onnx.name if local else str(encoder),
         "features": list(FEATURES),
+        "detail": detail,
         "n_crops": N_VIEWS,
         "threshold": THRESHOLD,
         "uncertain": list(UNCERTAIN),

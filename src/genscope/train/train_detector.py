@@ -116,6 +116,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", default=None, help="feature cache folder (default work-tmp/<kind>-cache; '' = none "
                                                  "for the fast model)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--detail", action=argparse.BooleanOptionalAction, default=True,
+                   help="clip: read the centre at twice the magnification next to the whole image (default; "
+                        "two tower passes per image); --no-detail: the whole image only")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
         train_clip(training_rows(args.data, args.folds), args.out, list(args.data), seed=args.seed, folds=args.folds,
                    cache_dir=args.cache or "work-tmp/clip-cache", threads=args.threads,
-                   encoder=args.backbone or ENCODER)
+                   encoder=args.backbone or ENCODER, detail=args.detail)
         return 0
     if len(args.data) > 1:
         raise ValueError("the fast model trains on one --data; merge the manifests or use --kind clip")

@@ -36,6 +36,7 @@ from genscope.models.detector.clip_encoder import (
     SIDE,
     ClipEncoder,
     clip_views,
+    detail_view,
     scaled_size,
     view_origins,
 )
@@ -115,6 +116,11 @@ class Detector:
         return str(self.config.get("kind", "windows"))
 
     @property
+    def detail(self) -> bool:
+        """Whether the head reads ``detail_view``'s features next to each whole-image view's (CLIP only)."""
+        return bool(self.config.get("detail", False))
+
+    @property
     def threshold(self) -> float:
         return float(self.config["threshold"])
 
@@ -138,6 +144,9 @@ class Detector:
         if not any(texture(v) >= BLANK_TEXTURE for v in views):
             raise BlankWindows(f"this {image.width}x{image.height} image is flat (blank or a plain background): "
                                "nothing to judge")
+        if self.detail:  # each view is scored together with the detail view: (k, 2, S, S, 3)
+            detail = detail_view(image)
+            return np.stack([np.stack([v, detail]) for v in views])
         return views
 
     def score_windows(self, per_image: Sequence[np.ndarray]) -> list[dict[str, Any]]:
@@ -196,8 +205,12 @@ class Detector:
         nw, nh = scaled_size(img.size)
         heat, hits = np.zeros((nh, nw)), np.zeros((nh, nw))
 
+        # a detail model: the detail view's features stay fixed while the whole-image view is occluded
+        fixed = self.extractor(detail_view(img)[None]) if self.detail else np.zeros((1, 0), np.float32)
+
         def logits(v: np.ndarray) -> np.ndarray:
-            return self.head.window_logits(self.extractor(v))
+            feats = self.extractor(v)
+            return self.head.window_logits(np.concatenate([feats, np.repeat(fixed, len(feats), axis=0)], axis=1))
 
         for view, (x0, y0) in zip(clip_views(img, 3), view_origins(img.size, 3), strict=True):
             heat[y0:y0 + SIDE, x0:x0 + SIDE] += occlusion_map(view, logits)
