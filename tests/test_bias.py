@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from genscope.analyses.bias import BiasError, run_bias
+from genscope.analyses.bias_recall import RecallError
 from genscope.errors import InputError
 from genscope.models.faces import FaceDetector
 from genscope.models.faces.skintone import (
@@ -169,8 +170,9 @@ def test_intervals_cover_a_known_share_at_about_the_nominal_rate() -> None:
     rng = np.random.default_rng(1)
     truth, covered, trials = 0.3, 0, 120
     for trial in range(trials):
-        cats = [["light"] if rng.random() < truth else ["dark"] for _ in range(60)]
-        cell = run_bias(_records(["g"] * 60, cats), by="group", seed=trial).summary["per_group"][0]["shares"]["light"]
+        # a third of the images hold no face: they are resampled too, as one bucket
+        cats = [["light"] if rng.random() < truth else ["dark"] for _ in range(60)] + [[]] * 30
+        cell = run_bias(_records(["g"] * 90, cats), by="group", seed=trial).summary["per_group"][0]["shares"]["light"]
         covered += cell["low"] <= truth <= cell["high"]
     assert covered / trials >= 0.88  # 95 % nominal; a percentile bootstrap on 60 images runs slightly short
 
@@ -229,9 +231,9 @@ def test_recall_correction_gives_missed_faces_their_weight() -> None:
     summary = run_bias(table, by="group", recall={"dark": 0.5}).summary
     cell = summary["per_group"][0]
     assert cell["shares"]["dark"]["share"] == 0.5 and cell["faces"] == 6
-    assert summary["recall_correction"] == {"dark": 0.5}
+    assert summary["recall_correction"]["recall"] == {"dark": 0.5}
     for bad in ({"purple": 0.5}, {"dark": 0.0}, {"dark": 1.5}):
-        with pytest.raises(BiasError, match="recall"):
+        with pytest.raises(RecallError, match="recall"):
             run_bias(table, by="group", recall=bad)
 
 
@@ -298,3 +300,30 @@ def test_a_hand_built_table_still_gets_a_report_without_the_face_grid(tmp_path: 
     html = result.report(tmp_path / "report.html").read_text()
     assert "&lt;b&gt;g&lt;/b&gt;" in html and "<b>g</b>" not in html and "Faces per group" not in html
     assert "recall per tone band" in html and "0.39 (18)" in html  # the shipped detector's measured recall
+
+
+def test_records_on_disk_are_read_in_batches_and_give_what_the_table_gives(tmp_path: Path) -> None:
+    from genscope.api.bias import bias
+
+    cats = [["light"], [], ["dark", "brown"], ["very_light"], [], ["tan"]] * 5
+    table = _records(["a", "b", "c"] * 10, cats)
+    folder = tmp_path / "scan" / "records.parquet"
+    folder.mkdir(parents=True)
+    for part, start in enumerate(range(0, 30, 8)):  # four parts, as a scan writes them
+        pq.write_table(table.slice(start, 8), folder / f"part-{part}.parquet")
+    reference = _records(["a"] * 6, cats[:6])
+    pq.write_table(reference, tmp_path / "reference.parquet")
+    from_disk = bias(tmp_path / "scan", by="group", reference=tmp_path / "reference.parquet")
+    in_memory = bias(table, by="group", reference=reference)
+    assert from_disk.summary == in_memory.summary
+    assert from_disk.faces.equals(in_memory.faces) and from_disk.faces.num_rows == 25
+
+
+def test_the_tallies_hold_a_row_per_image_with_faces_only() -> None:
+    from genscope.analyses.bias import as_batches, tally
+    from genscope.analyses.bias_recall import RecallCorrection
+
+    table = _records(["a", "b"] * 50, [["dark"] if i < 10 else [] for i in range(100)])
+    found, _, _ = tally(as_batches(table), "group", RecallCorrection.parse(None))
+    assert found.cells.shape == (10, len(CATEGORY_NAMES)) and found.cells.dtype == np.int32
+    assert found.empty.tolist() == [45, 45] and found.pooled().count == 100

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from genscope.models.faces.blazeface import WEIGHTS
+from genscope.models.faces import RECALL
 from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.report import svg
 from genscope.report.sections import Block, Section, generic_section
@@ -27,7 +27,6 @@ CAVEAT = ("Skin tone here is measured from pixels (the Individual Typology Angle
 BAR_W, BAR_H = 420, 18
 GRID_GROUPS, GRID_FACES = 12, 12  # the most skewed groups, and faces per group spread over the tone range
 LOAD_PX, CROP_PX = 768, 64
-RECALL = WEIGHTS.parent.parent / "recall.json"
 CANVAS = 640  # the image side benchmarks/faces_recall.py shrinks portraits into
 
 
@@ -50,13 +49,13 @@ def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
     return image_uri(image.crop(tuple(round(v) for v in box)), CROP_PX)
 
 
-def face_grid(summary: dict[str, Any], faces: pa.Table, records: pa.Table) -> str:
+def face_grid(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None) -> str:
     """Per group (most skewed first) a row of face crops sorted by tone, each titled with its ITA and Monk tone; none
-    for a table that lacks what locates an image (one built by hand rather than by a scan)."""
-    located = ["path", "shard", "offset", "bytes", "width"]
-    if not set(located) <= set(records.column_names):
+    for records that lack what locates an image (a table built by hand rather than by a scan). ``located``: path,
+    shard, offset, bytes and width of the images with faces."""
+    if located is None:
         return ""
-    where = {row["path"]: row for row in records.select(located).to_pylist()}
+    where = {row["path"]: row for row in located.to_pylist()}
     by_group: dict[str, list[dict[str, Any]]] = {}
     for face in faces.to_pylist():
         by_group.setdefault(face["group"], []).append(face)
@@ -101,6 +100,22 @@ def recall_table() -> str:
             f"</p><table><tr><th>tone</th>{head}</tr>{rows}</table>")
 
 
+def correction_note(correction: dict[str, Any] | None) -> str:
+    """Whether and how the shares were corrected for the faces the detector misses."""
+    if not correction:
+        return ("<p>Shares are not corrected for the face detector's recall, which is lower for small dark faces "
+                "(docs/bias.md; <code>--recall shipped</code> corrects them).</p>")
+    if correction["size_bands"] is None:
+        given = ", ".join(f"{k} {v}" for k, v in correction["recall"].items())
+        return f"<p>Shares corrected for the detector's recall per tone band (taken as exact): {escape(given)}.</p>"
+    left = correction["faces_uncorrected"]
+    return ("<p>Shares and intervals corrected for the face detector's recall per tone band and face size (every face "
+            "found stands for 1/recall faces of its band and size), measured on "
+            f"{escape(', '.join(correction['measured_on'] or ['faces like these']))}: {escape(correction['interval'])}."
+            + (f" {left} faces of a tone and size the detector never found in that measurement were counted once."
+               if left else "") + "</p>")
+
+
 def render(summary: dict[str, Any], grid: str = "") -> str:
     legend = " ".join(f'<span style="background:{c};padding:0 .6em;border:1px solid #999"></span> {escape(n)}'
                       for n, c in COLOURS.items())
@@ -114,11 +129,7 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
             note += (f"; TV {group['tv']:.2f}{interval}, p = {group['p_value']} against the {group['reference']} "
                      "reference")
         rows.append((group["group"], group["faces"], group["shares"], note))
-    correction = summary.get("recall_correction")
-    recall = ("<p>Shares corrected for the face detector's recall per tone band: "
-              + ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in correction.items()) + ".</p>"
-              if correction else "<p>Shares are not corrected for the face detector's recall, which is lower for "
-              "small dark faces (docs/bias.md).</p>")
+    recall = correction_note(summary.get("recall_correction"))
     body = "".join(f"<tr><td>{escape(str(name)[:120])}</td><td>{faces}</td><td>{stacked_bar(shares)}</td>"
                    f"<td>{escape(note)}</td></tr>" for name, faces, shares, note in rows)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genscope bias</title></head>"
@@ -129,8 +140,8 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
             f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p>{recall_table()}{grid}</body></html>")
 
 
-def write(summary: dict[str, Any], faces: pa.Table, records: pa.Table, target: Path) -> Path:
-    target.write_text(render(summary, face_grid(summary, faces, records)), encoding="utf-8")
+def write(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None, target: Path) -> Path:
+    target.write_text(render(summary, face_grid(summary, faces, located)), encoding="utf-8")
     return target
 
 
