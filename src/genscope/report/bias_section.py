@@ -27,7 +27,7 @@ CAVEAT = ("Skin tone here is measured from pixels (the Individual Typology Angle
 BAR_W, BAR_H = 420, 18
 GRID_GROUPS, GRID_FACES = 12, 12  # the most skewed groups, and faces per group spread over the tone range
 LOAD_PX, CROP_PX = 768, 64
-CANVAS = 640  # the image side benchmarks/faces_recall.py shrinks portraits into
+CANVAS = 640  # the scene side benchmarks/faces_recall.py pastes portraits into: sizes shown in its pixels too
 
 
 def pick_faces(faces: list[dict[str, Any]], count: int = GRID_FACES) -> list[dict[str, Any]]:
@@ -87,17 +87,33 @@ def stacked_bar(shares: dict[str, dict[str, float]]) -> str:
     return f'<svg width="{BAR_W}" height="{BAR_H}" role="img">{"".join(parts)}</svg>'
 
 
+def band_label(edges: list[float], j: int) -> str:
+    """A size band as the face's side in % of the image's shorter side, and in pixels of a 640 px image."""
+    low, high = edges[j], edges[j + 1] if j + 1 < len(edges) else None
+    pixels = f"{round(CANVAS * low)}–{round(CANVAS * high)} px" if high else f"≥ {round(CANVAS * low)} px"
+    return (f"{100 * low:g}–{100 * high:g} %" if high else f"≥ {100 * low:g} %") + f"<br><small>{pixels}</small>"
+
+
+def recall_rows(table: dict[str, dict[str, dict[str, Any]]], edges: list[float]) -> str:
+    return "".join(f"<tr><td>{escape(name.replace('_', ' '))}</td>" + "".join(
+        f"<td>{cells[str(e)]['recall']:.2f} ({cells[str(e)]['faces']})</td>" if str(e) in cells else "<td></td>"
+        for e in edges) + "</tr>" for name, cells in table.items())
+
+
 def recall_table() -> str:
-    """The shipped detector's measured recall per tone band and face size (``models/faces/recall.json``)."""
+    """The shipped detector's measured recall per tone band, face size and pose (``models/faces/recall.json``)."""
     measured = json.loads(RECALL.read_text())
-    sizes = measured["sizes"]
-    head = "".join(f"<th>{f'{round(CANVAS * s)} px' if s < 1 else 'full size'}</th>" for s in sizes)
-    rows = "".join(f"<tr><td>{escape(tone)}</td>" + "".join(
-        f"<td>{cells[str(s)]['recall']:.2f} ({cells[str(s)]['faces']})</td>" for s in sizes) + "</tr>"
-        for tone, cells in measured["per_tone"].items())
-    return ("<h2>The face detector's recall per tone band</h2><p>Share of one-face portraits found (number of faces), "
-            f"by the portrait's side in a {CANVAS} px image; measured on {escape(', '.join(measured['folders']))}."
-            f"</p><table><tr><th>tone</th>{head}</tr>{rows}</table>")
+    edges = measured["size_bands"]
+    head = "".join(f"<th>{band_label(edges, j)}</th>" for j in range(len(edges)))
+    extra = measured["extra_boxes_on_scenes"]
+    profiles = measured["profiles_in_photos"]
+    return ("<h2>The face detector's recall per tone band, face size and pose</h2><p>Share of one-face portraits "
+            "found (number of faces), by the face's side over the image's shorter side, the portraits shrunk and "
+            f"pasted into real photos without faces; measured on {escape(', '.join(measured['folders']))}. Pose "
+            f"judged by eye. Profile faces in real photos: {sum(p['found'] for p in profiles)} of {len(profiles)} "
+            f"found. Boxes elsewhere on the {extra['scenes']} scenes: {extra['boxes']}.</p>"
+            f"<table><tr><th>tone</th>{head}</tr>{recall_rows(measured['per_tone'], edges)}"
+            f"<tr><th>pose</th>{head}</tr>{recall_rows(measured['per_pose'], edges)}</table>")
 
 
 def correction_note(correction: dict[str, Any] | None) -> str:
