@@ -299,7 +299,9 @@ def test_a_hand_built_table_still_gets_a_report_without_the_face_grid(tmp_path: 
     result = bias(_records(["<b>g</b>"] * 2, [["light"], ["dark"]]), by="group")
     html = result.report(tmp_path / "report.html").read_text()
     assert "&lt;b&gt;g&lt;/b&gt;" in html and "<b>g</b>" not in html and "Faces per group" not in html
-    assert "recall per tone band" in html and "0.39 (18)" in html  # the shipped detector's measured recall
+    # the shipped detector's measured recall: dark faces 8–11.5 % of the image side, 13 of 20 found
+    assert "recall per tone band, face size and pose" in html and "0.65 (20)" in html
+    assert "not corrected for the face detector's recall" in html
 
 
 def test_records_on_disk_are_read_in_batches_and_give_what_the_table_gives(tmp_path: Path) -> None:
@@ -327,3 +329,61 @@ def test_the_tallies_hold_a_row_per_image_with_faces_only() -> None:
     found, _, _ = tally(as_batches(table), "group", RecallCorrection.parse(None))
     assert found.cells.shape == (10, len(CATEGORY_NAMES)) and found.cells.dtype == np.int32
     assert found.empty.tolist() == [45, 45] and found.pooled().count == 100
+
+
+def _sized(groups: list[str], faces: list[list[tuple[str, float]]]) -> pa.Table:
+    """Records whose faces have a tone category and a size (box side over the image's shorter side)."""
+    table = _records(groups, [[c for c, _ in image] for image in faces])
+    rows = table.column("faces.faces").to_pylist()
+    for image, sized in zip(rows, faces, strict=True):
+        for face, (_, size) in zip(image, sized, strict=True):
+            face["size"] = size
+    return table.set_column(table.schema.get_field_index("faces.faces"), "faces.faces", pa.array(rows, pa.list_(FACE)))
+
+
+def _measured(recall: dict[str, dict[float, float]], faces: int) -> dict:
+    """A recall table as benchmarks/faces_recall.py writes it, each cell measured on ``faces`` faces."""
+    return {"size_bands": [0.0, 0.1], "per_tone": {
+        tone: {str(edge): {"faces": faces, "found": round(r * faces), "recall": r} for edge, r in cells.items()}
+        for tone, cells in recall.items()}}
+
+
+def test_a_known_miss_rate_per_tone_and_size_is_undone_by_the_correction() -> None:
+    # a population of 4,000 one-face images, half of them small faces; the detector misses small dark faces most
+    rng = np.random.default_rng(3)
+    truth = {"light": 0.5, "brown": 0.3, "dark": 0.2}
+    recall = {"light": {0.0: 0.8, 0.1: 1.0}, "brown": {0.0: 0.6, 0.1: 1.0}, "dark": {0.0: 0.35, 0.1: 0.95}}
+    tones = rng.choice(list(truth), size=4000, p=list(truth.values()))
+    sizes = rng.choice([0.05, 0.3], size=4000)
+    seen = [[(t, s)] if rng.random() < recall[t][0.0 if s < 0.1 else 0.1] else []
+            for t, s in zip(tones, sizes, strict=True)]
+    table = _sized(["g"] * 4000, seen)
+    raw = run_bias(table, by="group").summary["overall"]
+    corrected = run_bias(table, by="group", recall=_measured(recall, 400)).summary
+    for tone, share in truth.items():
+        cell = corrected["overall"][tone]
+        assert cell["low"] <= share <= cell["high"] and abs(cell["share"] - share) < 0.02, (tone, cell)
+    assert raw["dark"]["high"] < truth["dark"] < corrected["overall"]["dark"]["high"]  # uncorrected: under-counted
+    correction = corrected["recall_correction"]
+    assert correction["size_bands"] == [0.0, 0.1] and correction["recall"]["dark"]["0.0"]["recall"] == 0.35
+    # a recall measured on fewer faces is less certain: the interval widens
+    loose = run_bias(table, by="group", recall=_measured(recall, 30)).summary["overall"]["dark"]
+    tight = corrected["overall"]["dark"]
+    assert loose["high"] - loose["low"] > 1.3 * (tight["high"] - tight["low"])
+
+
+def test_a_band_the_detector_never_found_is_left_uncorrected_and_said_so() -> None:
+    table = _sized(["g"] * 3, [[("dark", 0.02)], [("light", 0.3)], []])
+    summary = run_bias(table, by="group", recall=_measured({"dark": {0.0: 0.0, 0.1: 1.0}}, 20)).summary
+    assert summary["overall"]["dark"]["share"] == 0.5 and summary["recall_correction"]["faces_uncorrected"] == 1
+    with pytest.raises(RecallError, match="size_bands"):
+        run_bias(table, by="group", recall={"size_bands": [0.1, 0.0], "per_tone": {}})
+
+
+def test_the_shipped_recall_is_a_correction_genscope_bias_can_apply() -> None:
+    from genscope.api.bias import bias
+
+    table = _sized(["g"] * 4, [[("dark", 0.05)], [("light", 0.05)], [("light", 0.4)], [("dark", 0.4)]])
+    summary = bias(table, by="group", recall="shipped").summary
+    assert summary["recall_correction"]["size_bands"][0] == 0.0
+    assert summary["overall"]["dark"]["share"] > 0.5  # small dark faces are missed most: each found one counts more
