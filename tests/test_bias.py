@@ -319,6 +319,10 @@ def test_records_on_disk_are_read_in_batches_and_give_what_the_table_gives(tmp_p
     in_memory = bias(table, by="group", reference=reference)
     assert from_disk.summary == in_memory.summary
     assert from_disk.faces.equals(in_memory.faces) and from_disk.faces.num_rows == 25
+    (tmp_path / "images").mkdir()
+    for target, message in ((tmp_path / "missing", "no such file"), (tmp_path / "images", "holds no genscope")):
+        with pytest.raises(InputError, match=message):
+            bias(target, by="group")
 
 
 def test_the_tallies_hold_a_row_per_image_with_faces_only() -> None:
@@ -380,10 +384,12 @@ def test_a_band_the_detector_never_found_is_left_uncorrected_and_said_so() -> No
         run_bias(table, by="group", recall={"size_bands": [0.1, 0.0], "per_tone": {}})
 
 
-def test_the_shipped_recall_is_a_correction_genscope_bias_can_apply() -> None:
+def test_the_shipped_recall_is_a_correction_genscope_bias_can_apply(tmp_path: Path) -> None:
     from genscope.api.bias import bias
 
     table = _sized(["g"] * 4, [[("dark", 0.05)], [("light", 0.05)], [("light", 0.4)], [("dark", 0.4)]])
     summary = bias(table, by="group", recall="shipped").summary
     assert summary["recall_correction"]["size_bands"][0] == 0.0
     assert summary["overall"]["dark"]["share"] > 0.5  # small dark faces are missed most: each found one counts more
+    html = bias(table, by="group", recall="shipped").report(tmp_path / "report.html").read_text()
+    assert "corrected for the face detector's recall per tone band and face size" in html

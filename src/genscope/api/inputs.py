@@ -21,12 +21,7 @@ def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     from genscope.analyses.overview import overview
     from genscope.records import read_records
 
-    path = Path(target)
-    if not path.exists():
-        raise InputError(f"no such file or folder: {target}")
-    if not _holds_records(path):
-        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
-                         "give SCAN_DIR")
+    path = records_path(target)
     try:
         table = read_records(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -44,12 +39,7 @@ def records_reader(target: str | Path) -> Callable[[Sequence[str]], Iterator[pa.
     only, without holding the table; checked as ``load_records`` checks its target."""
     from genscope.records import record_batches
 
-    path = Path(target)
-    if not path.exists():
-        raise InputError(f"no such file or folder: {target}")
-    if not _holds_records(path):
-        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
-                         "give SCAN_DIR")
+    path = records_path(target)
 
     def read(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         try:
@@ -58,6 +48,17 @@ def records_reader(target: str | Path) -> Callable[[Sequence[str]], Iterator[pa.
             raise InputError(f"cannot read records from {target}: {exc}") from None
 
     return read
+
+
+def records_path(target: str | Path) -> Path:
+    """The target as a path, once it is known to exist and to hold records (not to be a folder of images)."""
+    path = Path(target)
+    if not path.exists():
+        raise InputError(f"no such file or folder: {target}")
+    if not _holds_records(path):
+        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
+                         "give SCAN_DIR")
+    return path
 
 
 def _holds_records(path: Path) -> bool:
