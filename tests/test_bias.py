@@ -393,3 +393,13 @@ def test_the_shipped_recall_is_a_correction_genscope_bias_can_apply(tmp_path: Pa
     assert summary["overall"]["dark"]["share"] > 0.5  # small dark faces are missed most: each found one counts more
     html = bias(table, by="group", recall="shipped").report(tmp_path / "report.html").read_text()
     assert "corrected for the face detector's recall per tone band and face size" in html
+
+
+def test_the_face_grid_picks_faces_spread_over_the_tone_range_lightest_first() -> None:
+    from genscope.report.bias_section import pick_faces
+
+    faces = pa.table({"group": ["g"] * 30 + ["h"], "ita": [*map(float, range(30)), 5.0], "path": ["p"] * 31})
+    picked = [f["ita"] for f in pick_faces(faces, "g")]
+    assert len(picked) == 12 and picked[0] == 29 and picked[-1] == 0 and picked == sorted(picked, reverse=True)
+    with_null = pa.table({"group": ["g", "g"], "ita": pa.array([None, 3.0], pa.float32()), "path": ["a", "b"]})
+    assert [f["path"] for f in pick_faces(with_null, "g")] == ["b"]  # a face without a tone has no place in it

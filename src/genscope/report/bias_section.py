@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from genscope.models.faces import RECALL
 from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
@@ -30,13 +31,15 @@ LOAD_PX, CROP_PX = 768, 64
 CANVAS = 640  # the scene side benchmarks/faces_recall.py pastes portraits into: sizes shown in its pixels too
 
 
-def pick_faces(faces: list[dict[str, Any]], count: int = GRID_FACES) -> list[dict[str, Any]]:
-    """Up to ``count`` measured faces spread evenly over the group's tone range, lightest (highest ITA) first."""
-    measured = sorted((f for f in faces if f["ita"] is not None), key=lambda f: -f["ita"])
-    if len(measured) <= count:
-        return measured
-    step = (len(measured) - 1) / (count - 1)
-    return [measured[round(i * step)] for i in range(count)]
+def pick_faces(faces: pa.Table, group: str, count: int = GRID_FACES) -> list[dict[str, Any]]:
+    """Up to ``count`` measured faces of the group spread evenly over its tone range, lightest (highest ITA) first;
+    only those become Python rows, however many faces the group holds."""
+    mine = faces.filter(pc.and_(pc.equal(faces.column("group"), group), pc.is_valid(faces.column("ita"))))
+    mine = mine.sort_by([("ita", "descending")])
+    if mine.num_rows > count:
+        step = (mine.num_rows - 1) / (count - 1)
+        mine = mine.take([round(i * step) for i in range(count)])
+    return mine.to_pylist()
 
 
 def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
@@ -55,14 +58,13 @@ def face_grid(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None
     shard, offset, bytes and width of the images with faces."""
     if located is None:
         return ""
-    where = {row["path"]: row for row in located.to_pylist()}
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    for face in faces.to_pylist():
-        by_group.setdefault(face["group"], []).append(face)
+    shown = {g["group"]: pick_faces(faces, g["group"]) for g in summary["per_group"][:GRID_GROUPS]}
+    paths = pa.array([face["path"] for picked in shown.values() for face in picked], pa.string())
+    where = {row["path"]: row for row in located.filter(pc.is_in(located.column("path"), value_set=paths)).to_pylist()}
     rows = []
-    for group in summary["per_group"][:GRID_GROUPS]:
+    for group, picked in shown.items():
         cells = []
-        for face in pick_faces(by_group.get(group["group"], [])):
+        for face in picked:
             record = where[face["path"]]
             item = Item(path=record["path"], file=record["shard"] or record["path"], offset=record["offset"],
                         size=record["bytes"])
@@ -70,7 +72,7 @@ def face_grid(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None
             tip = escape(f"{face['path']}: ITA {face['ita']:.0f}°, {face['ita_category']}, Monk {face['monk']}")
             cells.append(f'<img src="{uri}" title="{tip}" alt="{tip}" height="{CROP_PX}">' if uri
                          else f'<span title="{tip}">?</span>')
-        rows.append(f"<tr><td>{escape(str(group['group'])[:120])}</td><td>{''.join(cells)}</td></tr>")
+        rows.append(f"<tr><td>{escape(str(group)[:120])}</td><td>{''.join(cells)}</td></tr>")
     return ("<h2>Faces per group, lightest to darkest</h2><table>" + "".join(rows) + "</table>") if rows else ""
 
 
