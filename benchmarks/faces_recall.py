@@ -17,6 +17,9 @@ the image's shorter side, the measure ``faces.size`` records: the portrait's sha
 detector finds on the whole portrait (its median where it finds none), so recall is tallied in the size bands
 ``genscope bias`` corrects by.
 
+The photos of ``faces_no_face.csv`` are also searched whole: every box on them is a false positive
+(``benchmarks/faces_false_positives.py`` lists them).
+
 Pose comes from ``benchmarks/faces_turned.csv`` (portraits judged by eye to be turned three-quarter or in profile;
 the rest are frontal). Its rows outside the portrait folders are real photos of profile faces at a located centre
 (fractions of the image), looked for at their own size.
@@ -31,6 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from faces_false_positives import false_boxes, rates
 from PIL import Image
 from results_io import emit
 
@@ -140,6 +144,8 @@ def main() -> int:
         centre = (float(row["centre_x"]) * image.width, float(row["centre_y"]) * image.height)
         in_scenes.append({"file": row["file"], "note": row["note"], "found": found(detector.detect(image), centre)})
 
+    no_face_images, no_face_boxes = false_boxes(args.no_face)
+
     def table(hits: dict, names: list[str], keys: list[float]) -> dict:
         return {name: {str(key): cell(hits[name, key]) for key in keys if hits[name, key]}
                 for name in names if any(hits[name, key] for key in keys)}
@@ -151,6 +157,7 @@ def main() -> int:
               "per_pose": table(by_pose, ["frontal", "three_quarter", "profile"], list(SIZE_BANDS)),
               "per_pose_by_share": table(by_share, ["frontal", "three_quarter", "profile"], shares),
               "profiles_in_photos": in_scenes,
+              "no_face_photos": {"images": no_face_images, "at_0.5": rates(no_face_images, no_face_boxes)["0.5"]},
               "extra_boxes_on_scenes": {"boxes": extra, "scenes": scenes_used,
                                         "per_scene": round(extra / max(scenes_used, 1), 4)},
               "detections": images, "detections_per_second": round(images / seconds, 1),

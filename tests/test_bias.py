@@ -301,6 +301,7 @@ def test_a_hand_built_table_still_gets_a_report_without_the_face_grid(tmp_path: 
     assert "&lt;b&gt;g&lt;/b&gt;" in html and "<b>g</b>" not in html and "Faces per group" not in html
     # the shipped detector's measured recall: dark faces 8–11.5 % of the image side, 13 of 20 found
     assert "recall per tone band, face size and pose" in html and "0.65 (20)" in html
+    assert "False faces: 0 boxes on 197 real photos" in html
     assert "not corrected for the face detector's recall" in html
 
 

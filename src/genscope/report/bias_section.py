@@ -107,13 +107,15 @@ def recall_table() -> str:
     measured = json.loads(RECALL.read_text())
     edges = measured["size_bands"]
     head = "".join(f"<th>{band_label(edges, j)}</th>" for j in range(len(edges)))
-    extra = measured["extra_boxes_on_scenes"]
+    extra, no_face = measured["extra_boxes_on_scenes"], measured["no_face_photos"]
     profiles = measured["profiles_in_photos"]
     return ("<h2>The face detector's recall per tone band, face size and pose</h2><p>Share of one-face portraits "
             "found (number of faces), by the face's side over the image's shorter side, the portraits shrunk and "
             f"pasted into real photos without faces; measured on {escape(', '.join(measured['folders']))}. Pose "
             f"judged by eye. Profile faces in real photos: {sum(p['found'] for p in profiles)} of {len(profiles)} "
-            f"found. Boxes elsewhere on the {extra['scenes']} scenes: {extra['boxes']}.</p>"
+            f"found. False faces: {no_face['at_0.5']['boxes']} boxes on {no_face['images']} real photos judged by eye "
+            f"to hold none (animals and face-like objects among them); {extra['boxes']} boxes away from the pasted "
+            f"face on the {extra['scenes']} scenes.</p>"
             f"<table><tr><th>tone</th>{head}</tr>{recall_rows(measured['per_tone'], edges)}"
             f"<tr><th>pose</th>{head}</tr>{recall_rows(measured['per_pose'], edges)}</table>")
 
