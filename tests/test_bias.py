@@ -404,3 +404,8 @@ def test_the_face_grid_picks_faces_spread_over_the_tone_range_lightest_first() -
     assert len(picked) == 12 and picked[0] == 29 and picked[-1] == 0 and picked == sorted(picked, reverse=True)
     with_null = pa.table({"group": ["g", "g"], "ita": pa.array([None, 3.0], pa.float32()), "path": ["a", "b"]})
     assert [f["path"] for f in pick_faces(with_null, "g")] == ["b"]  # a face without a tone has no place in it
+
+
+def test_empty_records_give_an_empty_audit() -> None:
+    summary = run_bias(_records([], []), by="group").summary
+    assert (summary["images"], summary["faces"], summary["groups"], summary["per_group"]) == (0, 0, 0, [])

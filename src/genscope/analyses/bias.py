@@ -167,9 +167,9 @@ def tally(read: Batches, by: str, correction: RecallCorrection, min_confidence: 
                 located.append(pa.Table.from_batches([batch.select(list(LOCATED))]).filter(
                     pa.array(np.isin(batch.column("path").to_numpy(zero_copy_only=False),
                                      kept.column("path").to_numpy(zero_copy_only=False)))))
-    if not seen_faces:
+    if not seen_faces and out.images:  # no rows at all (an empty scan) is an empty audit, not an error
         raise BiasError("these records have no faces: scan with `--signals …,faces` first")
-    if not seen_group:
+    if not seen_group and out.images:
         if group_required:
             hint = ("; prompts come from generation metadata (scan with the provenance signal) or a manifest column "
                     "named prompt, else give --by COLUMN") if by == "prompt" else ""
