@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from genscope.analyses.bias import BiasError, run_bias
+from genscope.analyses.bias_recall import RecallError
 from genscope.errors import InputError
 from genscope.models.faces import FaceDetector
 from genscope.models.faces.skintone import (
@@ -169,8 +170,9 @@ def test_intervals_cover_a_known_share_at_about_the_nominal_rate() -> None:
     rng = np.random.default_rng(1)
     truth, covered, trials = 0.3, 0, 120
     for trial in range(trials):
-        cats = [["light"] if rng.random() < truth else ["dark"] for _ in range(60)]
-        cell = run_bias(_records(["g"] * 60, cats), by="group", seed=trial).summary["per_group"][0]["shares"]["light"]
+        # a third of the images hold no face: they are resampled too, as one bucket
+        cats = [["light"] if rng.random() < truth else ["dark"] for _ in range(60)] + [[]] * 30
+        cell = run_bias(_records(["g"] * 90, cats), by="group", seed=trial).summary["per_group"][0]["shares"]["light"]
         covered += cell["low"] <= truth <= cell["high"]
     assert covered / trials >= 0.88  # 95 % nominal; a percentile bootstrap on 60 images runs slightly short
 
@@ -229,9 +231,9 @@ def test_recall_correction_gives_missed_faces_their_weight() -> None:
     summary = run_bias(table, by="group", recall={"dark": 0.5}).summary
     cell = summary["per_group"][0]
     assert cell["shares"]["dark"]["share"] == 0.5 and cell["faces"] == 6
-    assert summary["recall_correction"] == {"dark": 0.5}
+    assert summary["recall_correction"]["recall"] == {"dark": 0.5}
     for bad in ({"purple": 0.5}, {"dark": 0.0}, {"dark": 1.5}):
-        with pytest.raises(BiasError, match="recall"):
+        with pytest.raises(RecallError, match="recall"):
             run_bias(table, by="group", recall=bad)
 
 
@@ -297,4 +299,113 @@ def test_a_hand_built_table_still_gets_a_report_without_the_face_grid(tmp_path: 
     result = bias(_records(["<b>g</b>"] * 2, [["light"], ["dark"]]), by="group")
     html = result.report(tmp_path / "report.html").read_text()
     assert "&lt;b&gt;g&lt;/b&gt;" in html and "<b>g</b>" not in html and "Faces per group" not in html
-    assert "recall per tone band" in html and "0.39 (18)" in html  # the shipped detector's measured recall
+    # the shipped detector's measured recall: dark faces 8–11.5 % of the image side, 13 of 20 found
+    assert "recall per tone band, face size and pose" in html and "0.65 (20)" in html
+    assert "False faces: 0 boxes on 197 real photos" in html
+    assert "not corrected for the face detector's recall" in html
+
+
+def test_records_on_disk_are_read_in_batches_and_give_what_the_table_gives(tmp_path: Path) -> None:
+    from genscope.api.bias import bias
+
+    cats = [["light"], [], ["dark", "brown"], ["very_light"], [], ["tan"]] * 5
+    table = _records(["a", "b", "c"] * 10, cats)
+    folder = tmp_path / "scan" / "records.parquet"
+    folder.mkdir(parents=True)
+    for part, start in enumerate(range(0, 30, 8)):  # four parts, as a scan writes them
+        pq.write_table(table.slice(start, 8), folder / f"part-{part}.parquet")
+    reference = _records(["a"] * 6, cats[:6])
+    pq.write_table(reference, tmp_path / "reference.parquet")
+    from_disk = bias(tmp_path / "scan", by="group", reference=tmp_path / "reference.parquet")
+    in_memory = bias(table, by="group", reference=reference)
+    assert from_disk.summary == in_memory.summary
+    assert from_disk.faces.equals(in_memory.faces) and from_disk.faces.num_rows == 25
+    (tmp_path / "images").mkdir()
+    for target, message in ((tmp_path / "missing", "no such file"), (tmp_path / "images", "holds no genscope")):
+        with pytest.raises(InputError, match=message):
+            bias(target, by="group")
+
+
+def test_the_tallies_hold_a_row_per_image_with_faces_only() -> None:
+    from genscope.analyses.bias import as_batches, tally
+    from genscope.analyses.bias_recall import RecallCorrection
+
+    table = _records(["a", "b"] * 50, [["dark"] if i < 10 else [] for i in range(100)])
+    found, _, _ = tally(as_batches(table), "group", RecallCorrection.parse(None))
+    assert found.cells.shape == (10, len(CATEGORY_NAMES)) and found.cells.dtype == np.int32
+    assert found.empty.tolist() == [45, 45] and found.pooled().count == 100
+
+
+def _sized(groups: list[str], faces: list[list[tuple[str, float]]]) -> pa.Table:
+    """Records whose faces have a tone category and a size (box side over the image's shorter side)."""
+    table = _records(groups, [[c for c, _ in image] for image in faces])
+    rows = table.column("faces.faces").to_pylist()
+    for image, sized in zip(rows, faces, strict=True):
+        for face, (_, size) in zip(image, sized, strict=True):
+            face["size"] = size
+    return table.set_column(table.schema.get_field_index("faces.faces"), "faces.faces", pa.array(rows, pa.list_(FACE)))
+
+
+def _measured(recall: dict[str, dict[float, float]], faces: int) -> dict:
+    """A recall table as benchmarks/faces_recall.py writes it, each cell measured on ``faces`` faces."""
+    return {"size_bands": [0.0, 0.1], "per_tone": {
+        tone: {str(edge): {"faces": faces, "found": round(r * faces), "recall": r} for edge, r in cells.items()}
+        for tone, cells in recall.items()}}
+
+
+def test_a_known_miss_rate_per_tone_and_size_is_undone_by_the_correction() -> None:
+    # a population of 4,000 one-face images, half of them small faces; the detector misses small dark faces most
+    rng = np.random.default_rng(3)
+    truth = {"light": 0.5, "brown": 0.3, "dark": 0.2}
+    recall = {"light": {0.0: 0.8, 0.1: 1.0}, "brown": {0.0: 0.6, 0.1: 1.0}, "dark": {0.0: 0.35, 0.1: 0.95}}
+    tones = rng.choice(list(truth), size=4000, p=list(truth.values()))
+    sizes = rng.choice([0.05, 0.3], size=4000)
+    seen = [[(t, s)] if rng.random() < recall[t][0.0 if s < 0.1 else 0.1] else []
+            for t, s in zip(tones, sizes, strict=True)]
+    table = _sized(["g"] * 4000, seen)
+    raw = run_bias(table, by="group").summary["overall"]
+    corrected = run_bias(table, by="group", recall=_measured(recall, 400)).summary
+    for tone, share in truth.items():
+        cell = corrected["overall"][tone]
+        assert cell["low"] <= share <= cell["high"] and abs(cell["share"] - share) < 0.02, (tone, cell)
+    assert raw["dark"]["high"] < truth["dark"] < corrected["overall"]["dark"]["high"]  # uncorrected: under-counted
+    correction = corrected["recall_correction"]
+    assert correction["size_bands"] == [0.0, 0.1] and correction["recall"]["dark"]["0.0"]["recall"] == 0.35
+    # a recall measured on fewer faces is less certain: the interval widens
+    loose = run_bias(table, by="group", recall=_measured(recall, 30)).summary["overall"]["dark"]
+    tight = corrected["overall"]["dark"]
+    assert loose["high"] - loose["low"] > 1.3 * (tight["high"] - tight["low"])
+
+
+def test_a_band_the_detector_never_found_is_left_uncorrected_and_said_so() -> None:
+    table = _sized(["g"] * 3, [[("dark", 0.02)], [("light", 0.3)], []])
+    summary = run_bias(table, by="group", recall=_measured({"dark": {0.0: 0.0, 0.1: 1.0}}, 20)).summary
+    assert summary["overall"]["dark"]["share"] == 0.5 and summary["recall_correction"]["faces_uncorrected"] == 1
+    with pytest.raises(RecallError, match="size_bands"):
+        run_bias(table, by="group", recall={"size_bands": [0.1, 0.0], "per_tone": {}})
+
+
+def test_the_shipped_recall_is_a_correction_genscope_bias_can_apply(tmp_path: Path) -> None:
+    from genscope.api.bias import bias
+
+    table = _sized(["g"] * 4, [[("dark", 0.05)], [("light", 0.05)], [("light", 0.4)], [("dark", 0.4)]])
+    summary = bias(table, by="group", recall="shipped").summary
+    assert summary["recall_correction"]["size_bands"][0] == 0.0
+    assert summary["overall"]["dark"]["share"] > 0.5  # small dark faces are missed most: each found one counts more
+    html = bias(table, by="group", recall="shipped").report(tmp_path / "report.html").read_text()
+    assert "corrected for the face detector's recall per tone band and face size" in html
+
+
+def test_the_face_grid_picks_faces_spread_over_the_tone_range_lightest_first() -> None:
+    from genscope.report.bias_section import pick_faces
+
+    faces = pa.table({"group": ["g"] * 30 + ["h"], "ita": [*map(float, range(30)), 5.0], "path": ["p"] * 31})
+    picked = [f["ita"] for f in pick_faces(faces, "g")]
+    assert len(picked) == 12 and picked[0] == 29 and picked[-1] == 0 and picked == sorted(picked, reverse=True)
+    with_null = pa.table({"group": ["g", "g"], "ita": pa.array([None, 3.0], pa.float32()), "path": ["a", "b"]})
+    assert [f["path"] for f in pick_faces(with_null, "g")] == ["b"]  # a face without a tone has no place in it
+
+
+def test_empty_records_give_an_empty_audit() -> None:
+    summary = run_bias(_records([], []), by="group").summary
+    assert (summary["images"], summary["faces"], summary["groups"], summary["per_group"]) == (0, 0, 0, [])

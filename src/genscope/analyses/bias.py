@@ -1,28 +1,38 @@
 """Who appears: per group of images (a prompt, any column), the faces found and the share of each skin-tone
 category with bootstrap intervals over images, the effective number of categories, and with a reference (real
-images) the total-variation distance, its interval and a permutation test. Reads only records."""
+images) the total-variation distance, its interval and a permutation test. Reads only records, batch by batch: what
+it keeps is per image with a face a row of counts, and the faces themselves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from genscope.analyses.audit import column_values
+from genscope.analyses.bias_recall import RecallCorrection
 from genscope.errors import InputError
 from genscope.models.faces.skintone import CATEGORY_NAMES
 from genscope.signals import column
+from genscope.signals.faces import FACE
 
 FACES = column("faces", "faces")
 FACES_ERROR = column("faces", "error")
 PROMPT = column("provenance", "metadata.prompt")
+LOCATED = ("path", "shard", "offset", "bytes", "width")  # what re-reads an image for the report's face crops
 NO_GROUP = "(none)"
 BOOTSTRAP = 1000
 PERMUTATIONS = 1000
+BATCH_ROWS = 8192
 _CELLS = 4_000_000  # resamples × images held at once: bounds the bootstrap's memory on large groups
-_INDEX = {name: i for i, name in enumerate(CATEGORY_NAMES)}
+_INDEX = pa.array(CATEGORY_NAMES)
+
+# Reads the named columns of a set of records (those it has), batch by batch; called once per pass.
+Batches = Callable[[Sequence[str]], Iterable[pa.RecordBatch]]
 
 
 class BiasError(InputError):
@@ -34,95 +44,194 @@ class Bias:
     summary: dict[str, Any]
     groups: pa.Table  # one row per group, most skewed first
     faces: pa.Table  # one row per face
+    located: pa.Table | None  # path, shard, offset, bytes, width of the images with a face kept; None: not in records
 
 
-def run_bias(table: pa.Table, *, by: str = "prompt", reference: pa.Table | None = None,
-             recall: dict[str, float] | None = None, min_confidence: float = 0.0, seed: int = 0) -> Bias:
-    """``recall``: the detector's recall per ITA category (from ``benchmarks/faces_recall.py`` on faces like these);
-    each found face then stands for 1/recall faces, so a band the detector misses more is not under-counted.
+@dataclass
+class Images:
+    """A set of images as the statistics see it: per image with a measured face its faces per (tone category, size
+    band) cell, and how many images have none (they count in resamples and permutations but hold no faces)."""
+
+    cells: np.ndarray  # (images with faces, categories × bands) int32
+    empty: int
+
+    @property
+    def count(self) -> int:
+        return len(self.cells) + self.empty
+
+
+@dataclass
+class Tallies:
+    """Compact per-image tallies of a whole set of records, by group."""
+
+    codes: np.ndarray  # group code of each image with faces
+    cells: np.ndarray  # its faces per cell
+    empty: np.ndarray  # judged images without a measured face, per group code
+    groups: dict[str, int] = field(default_factory=dict)  # group → code
+    grouped: bool = True  # False: the records lack the --by column; every image is in one pool
+    images: int = 0
+    not_judged: int = 0
+
+    def group(self, key: str) -> Images:
+        code = self.groups[key]
+        return Images(self.cells[self.codes == code], int(self.empty[code]))
+
+    def pooled(self) -> Images:
+        return Images(self.cells, int(self.empty.sum()))
+
+
+def run_bias(records: pa.Table | Batches, *, by: str = "prompt", reference: pa.Table | Batches | None = None,
+             recall: dict[str, Any] | None = None, min_confidence: float = 0.0, seed: int = 0) -> Bias:
+    """``records``: a table, or a reader of its batches (``Batches``). ``recall``: the detector's recall per ITA
+    category (``{"dark": 0.8, …}``), or per category and face size as ``benchmarks/faces_recall.py`` writes it; each
+    found face then stands for 1/recall faces, so a band the detector misses more is not under-counted.
     ``min_confidence``: faces the detector was less sure of are left out (stricter than the scan's threshold
     without rescanning: its least confident boxes are where silhouettes and lights pass for faces)."""
     rng = np.random.default_rng(seed)
-    weights = recall_weights(recall)
-    found, judged = tone_counts(table, min_confidence)
-    counts = found * weights
-    keys = group_keys(table, by)
-    ref, ref_found, ref_keys = None, 0, None
-    if reference is not None:
-        ref_counts, ref_judged = tone_counts(reference, min_confidence)
-        ref, ref_found = ref_counts[ref_judged] * weights, int(ref_counts[ref_judged].sum())
-        ref_keys = reference_keys(reference, by, ref_judged)
+    correction = RecallCorrection.parse(recall)
+    found, faces, located = tally(as_batches(records), by, correction, min_confidence, keep_faces=True)
+    ref = None if reference is None else tally(as_batches(reference), by, correction, min_confidence,
+                                               group_required=False)[0]
     rows = []
-    for key in sorted(set(keys[judged])):
-        members = judged & (keys == key)
-        matched = ref_keys is not None and key != NO_GROUP and bool((ref_keys == key).any())
-        group_ref = ref[ref_keys == key] if matched else ref
-        row = group_row(key, counts[members], int(found[members].sum()), group_ref, rng)
+    for key in sorted(found.groups):
+        matched = ref is not None and ref.grouped and key != NO_GROUP and key in ref.groups
+        group_ref = None if ref is None else ref.group(key) if matched else ref.pooled()
+        row = group_row(key, found.group(key), group_ref, correction, rng)
         if ref is not None:
             row["reference"] = "matched" if matched else "pooled"
         rows.append(row)
     rank = "tv" if ref is not None else "effective_categories"
     rows.sort(key=lambda r: -r["tv"] if ref is not None else r["effective_categories"])
     summary = {
-        "by": by, "categories": list(CATEGORY_NAMES), "images": table.num_rows, "judged": int(judged.sum()),
-        "not_judged": int((~judged).sum()), "faces": int(found[judged].sum()), "groups": len(rows), "ranked_by": rank,
-        "recall_correction": recall, "min_confidence": min_confidence,
-        "overall": shares_with_interval(counts[judged], rng),
-        "reference": None if ref is None else {"images": len(ref), "faces": ref_found,
-                                               "shares": shares_with_interval(ref, rng)},
+        "by": by, "categories": list(CATEGORY_NAMES), "images": found.images,
+        "judged": found.images - found.not_judged, "not_judged": found.not_judged, "faces": int(found.cells.sum()),
+        "groups": len(rows), "ranked_by": rank, "recall_correction": correction.describe(found.cells.sum(0)),
+        "min_confidence": min_confidence,
+        "overall": shares_with_interval(found.pooled(), correction, rng),
+        "reference": None if ref is None else {"images": ref.images - ref.not_judged, "faces": int(ref.cells.sum()),
+                                               "shares": shares_with_interval(ref.pooled(), correction, rng)},
         "per_group": rows,
     }
-    return Bias(summary, groups_table(rows), faces_table(table, keys, min_confidence))
+    return Bias(summary, groups_table(rows), faces, located)
 
 
-def recall_weights(recall: dict[str, float] | None) -> np.ndarray:
-    if recall is None:
-        return np.ones(len(CATEGORY_NAMES))
-    unknown = set(recall) - set(CATEGORY_NAMES)
-    if unknown or not all(isinstance(v, int | float) and 0 < v <= 1 for v in recall.values()):
-        raise BiasError(f"recall must map ITA categories ({', '.join(CATEGORY_NAMES)}) to numbers in (0, 1]; "
-                        f"got {recall!r}")
-    return np.array([1 / recall.get(name, 1.0) for name in CATEGORY_NAMES])
+def as_batches(records: pa.Table | Batches) -> Batches:
+    if not isinstance(records, pa.Table):
+        return records
+
+    def read(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        yield from records.select([c for c in columns if c in records.column_names]).to_batches(BATCH_ROWS)
+
+    return read
 
 
-def tone_counts(table: pa.Table, min_confidence: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per image the number of measured faces in each ITA category (n, 6), and whether the faces signal judged the
-    image (it ran and did not fail on it)."""
-    if FACES not in table.column_names:
+def tally(read: Batches, by: str, correction: RecallCorrection, min_confidence: float = 0.0, *,
+          keep_faces: bool = False, group_required: bool = True) -> tuple[Tallies, pa.Table | None, pa.Table | None]:
+    """One pass over the records: per image with measured faces its group and cell counts, per group the judged
+    images without any, and (``keep_faces``) one row per face kept plus where its image is. An image is judged when
+    the faces signal ran on it and did not fail. ``group_required=False``: records without the ``by`` column are
+    one pool (a reference that lacks it) rather than an error."""
+    name = group_column(read, by)
+    out = Tallies(codes=np.zeros(0, np.int32), cells=np.zeros((0, correction.cells), np.int32),
+                  empty=np.zeros(0, np.int64))
+    codes, cells, faces, located = [], [], [], []
+    empty, judged_images = np.zeros(0, np.int64), np.zeros(0, np.int64)  # per group code
+    seen_faces = seen_group = False
+    for batch in read(list(dict.fromkeys([*LOCATED, "meta", FACES, FACES_ERROR, name]))):
+        if FACES not in batch.schema.names:
+            out.images += batch.num_rows
+            out.not_judged += batch.num_rows
+            continue
+        seen_faces = True
+        keys, found_group = batch_keys(batch, name)
+        seen_group |= found_group
+        lists = batch.column(FACES)
+        judged = lists.is_valid().to_numpy(zero_copy_only=False)
+        if FACES_ERROR in batch.schema.names:
+            judged &= ~batch.column(FACES_ERROR).is_valid().to_numpy(zero_copy_only=False)
+        image_cells = cell_counts(lists, judged, correction, min_confidence)
+        with_faces = image_cells.any(axis=1)
+        batch_codes = np.array([out.groups.setdefault(k, len(out.groups)) for k in keys], dtype=np.int32)
+        codes.append(batch_codes[with_faces])
+        cells.append(image_cells[with_faces])
+        empty = _grown(empty, len(out.groups)) + np.bincount(batch_codes[judged & ~with_faces],
+                                                              minlength=len(out.groups))
+        judged_images = _grown(judged_images, len(out.groups)) + np.bincount(batch_codes[judged],
+                                                                            minlength=len(out.groups))
+        out.images += batch.num_rows
+        out.not_judged += int((~judged).sum())
+        if keep_faces:
+            kept = face_rows(batch, keys, min_confidence)
+            faces.append(kept)
+            if set(LOCATED) <= set(batch.schema.names):
+                located.append(pa.Table.from_batches([batch.select(list(LOCATED))]).filter(
+                    pa.array(np.isin(batch.column("path").to_numpy(zero_copy_only=False),
+                                     kept.column("path").to_numpy(zero_copy_only=False)))))
+    if not seen_faces and out.images:  # no rows at all (an empty scan) is an empty audit, not an error
         raise BiasError("these records have no faces: scan with `--signals …,faces` first")
-    counts = np.zeros((table.num_rows, len(CATEGORY_NAMES)))
-    for i, faces in enumerate(table.column(FACES).to_pylist()):
-        for face in faces or ():
-            if face["ita_category"] in _INDEX and face["confidence"] >= min_confidence:
-                counts[i, _INDEX[face["ita_category"]]] += 1
-    failed = table.column(FACES_ERROR).is_valid() if FACES_ERROR in table.column_names else None
-    judged = table.column(FACES).is_valid().to_numpy(zero_copy_only=False)
-    if failed is not None:
-        judged &= ~failed.to_numpy(zero_copy_only=False)
-    return counts, judged
+    if not seen_group and out.images:
+        if group_required:
+            hint = ("; prompts come from generation metadata (scan with the provenance signal) or a manifest column "
+                    "named prompt, else give --by COLUMN") if by == "prompt" else ""
+            raise BiasError(f"no column or meta key {by!r} in these records{hint}")
+        out.grouped = False
+    out.groups = {key: code for key, code in out.groups.items() if judged_images[code]}  # only unjudged: no row
+    if codes:
+        out.codes, out.cells = np.concatenate(codes), np.concatenate(cells)
+    out.empty = empty
+    schema = pa.schema([("path", pa.string()), ("group", pa.string()), ("face", pa.int32()), *FACE])
+    return (out, pa.concat_tables([schema.empty_table(), *faces]),
+            pa.concat_tables(located) if located and len(located) == len(faces) else None)
 
 
-def group_keys(table: pa.Table, by: str) -> np.ndarray:
+def _grown(counts: np.ndarray, size: int) -> np.ndarray:
+    return np.pad(counts, (0, size - len(counts)))
+
+
+def group_column(read: Batches, by: str) -> str:
     """``prompt`` is the generation prompt read from provenance metadata where any image has one, else a ``prompt``
-    column or meta key."""
-    from_metadata = by == "prompt" and PROMPT in table.column_names and table.column(PROMPT).null_count < len(table)
-    name = PROMPT if from_metadata else by
-    try:
-        values = column_values(table, name)
-    except InputError as exc:
-        hint = ("; prompts come from generation metadata (scan with the provenance signal) or a manifest column "
-                "named prompt, else give --by COLUMN") if by == "prompt" else ""
-        raise BiasError(f"{exc}{hint}") from None
-    return np.array([NO_GROUP if v is None or v == "" else str(v) for v in values], dtype=object)
+    column or meta key: a first pass reads that one column."""
+    if by == "prompt" and any(batch.num_columns and batch.column(0).null_count < batch.num_rows
+                              for batch in read([PROMPT])):
+        return PROMPT
+    return by
 
 
-def reference_keys(reference: pa.Table, by: str, judged: np.ndarray) -> np.ndarray | None:
-    """The reference's own groups when it has the ``by`` column: a group is then compared with real images of the
-    same prompt or value; without it, or for a group the reference lacks, with all reference faces pooled."""
+def batch_keys(batch: pa.RecordBatch, name: str) -> tuple[list[str], bool]:
+    """The group of every image of the batch, and whether the batch holds the column or meta key at all."""
     try:
-        return group_keys(reference, by)[judged]
-    except BiasError:
-        return None
+        values = column_values(pa.Table.from_batches([batch]), name)
+    except InputError:
+        return [NO_GROUP] * batch.num_rows, False
+    return [NO_GROUP if v is None or v == "" else str(v) for v in values], True
+
+
+def cell_counts(lists: pa.ListArray, judged: np.ndarray, correction: RecallCorrection,
+                min_confidence: float) -> np.ndarray:
+    """Per image of the batch its measured faces per (ITA category, size band) cell, (images, cells) int32; faces
+    without a tone (too few skin pixels) or under ``min_confidence`` are left out, as are images not judged."""
+    flat = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    category = pc.index_in(flat.field("ita_category"), value_set=_INDEX).to_numpy(zero_copy_only=False)
+    confidence = flat.field("confidence").to_numpy(zero_copy_only=False)
+    keep = ~np.isnan(category) & (confidence >= min_confidence) & judged[parent]
+    cell = category[keep].astype(np.int64) * correction.bands + correction.band_of(
+        flat.field("size").to_numpy(zero_copy_only=False)[keep])
+    counts = np.zeros((len(lists), correction.cells), np.int32)
+    np.add.at(counts, (parent[keep], cell), 1)
+    return counts
+
+
+def face_rows(batch: pa.RecordBatch, keys: list[str], min_confidence: float) -> pa.Table:
+    """One row per face kept: the image's path, its group, the face's index in the image and its fields."""
+    lists = batch.column(FACES)
+    flat = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    index = np.arange(len(parent)) - np.searchsorted(parent, parent)  # parents ascend: a face's rank in its image
+    fields = {f.name: flat.field(f.name) for f in flat.type}
+    table = pa.table({"path": batch.column("path").take(parent), "group": pa.array(keys).take(parent),
+                      "face": pa.array(index, pa.int32()), **fields})
+    return table.filter(pc.greater_equal(table.column("confidence"), min_confidence))
 
 
 def shares(counts: np.ndarray) -> np.ndarray:
@@ -130,22 +239,28 @@ def shares(counts: np.ndarray) -> np.ndarray:
     return np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
 
 
-def bootstrap_sums(counts: np.ndarray, rng: np.random.Generator, rounds: int = BOOTSTRAP) -> np.ndarray:
-    """Category totals of ``rounds`` resamples of the images (rows) with replacement, in blocks of bounded size."""
-    n = len(counts)
-    if n == 0:
-        return np.zeros((rounds, counts.shape[1]))
-    block = max(1, _CELLS // n)
-    out = [rng.multinomial(n, np.full(n, 1 / n), size=min(block, rounds - start)) @ counts
+def bootstrap_sums(images: Images, rng: np.random.Generator, rounds: int = BOOTSTRAP) -> np.ndarray:
+    """Cell totals of ``rounds`` resamples of the images with replacement, in blocks of bounded size. The images
+    without faces are one bucket drawn with their joint probability: the same resample, without a row each."""
+    n, cells = images.count, images.cells
+    if not len(cells):
+        return np.zeros((rounds, cells.shape[1]))
+    p = np.full(len(cells) + 1, 1 / n)
+    p[-1] = images.empty / n
+    block = max(1, _CELLS // len(p))
+    out = [rng.multinomial(n, p, size=min(block, rounds - start))[:, :-1] @ cells
            for start in range(0, rounds, block)]
-    return np.concatenate(out)
+    return np.concatenate(out).astype(np.float64)
 
 
-def shares_with_interval(counts: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+def shares_with_interval(images: Images, correction: RecallCorrection,
+                         rng: np.random.Generator) -> dict[str, Any]:
     """Face shares per category and their 95 % percentile intervals, resampling images (faces in one image are
-    not independent: the same photo, the same lighting)."""
-    point = shares(counts.sum(axis=0))
-    boot = bootstrap_sums(counts, rng)
+    not independent: the same photo, the same lighting); with a measured recall, each resample also draws the
+    recall from what it was measured on, so the interval carries that uncertainty too."""
+    point = shares(correction.tones(images.cells.sum(axis=0)))
+    boot = bootstrap_sums(images, rng)
+    boot = correction.tones(boot, correction.draw(rng, len(boot)))
     boot = boot[boot.sum(axis=1) > 0]  # a resample without faces has no shares: leave it out, not count it as 0
     low, high = np.percentile(shares(boot), [2.5, 97.5], axis=0) if len(boot) else (point, point)
     return {name: {"share": round(float(point[i]), 4), "low": round(float(low[i]), 4), "high": round(float(high[i]), 4)}
@@ -164,31 +279,37 @@ def tv_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def permutation_p(group: np.ndarray, ref: np.ndarray, rng: np.random.Generator, rounds: int = PERMUTATIONS) -> float:
     """Chance of a TV distance at least this large if group and reference images came from one distribution:
-    images are shuffled between the two, keeping their sizes."""
-    pooled = np.concatenate([group, ref])
-    observed = tv_distance(shares(group.sum(0)), shares(ref.sum(0)))
+    images are shuffled between the two, keeping their sizes. ``group``/``ref``: ``Images`` with recall-weighted
+    tone counts per face image; how many of the face images land in the group is hypergeometric, which of them
+    uniform: the same shuffle without a row per faceless image."""
+    pooled = np.concatenate([group.cells, ref.cells])
+    total, faced, size = pooled.sum(0), len(pooled), group.count
+    observed = tv_distance(shares(group.cells.sum(0)), shares(ref.cells.sum(0)))
     hits = 0
     for _ in range(rounds):
-        order = rng.permutation(len(pooled))
-        a, b = pooled[order[:len(group)]].sum(0), pooled[order[len(group):]].sum(0)
-        hits += tv_distance(shares(a), shares(b)) >= observed - 1e-12
+        k = rng.hypergeometric(faced, group.count + ref.count - faced, size) if faced else 0
+        a = pooled[rng.permutation(faced)[:k]].sum(0)
+        hits += tv_distance(shares(a), shares(total - a)) >= observed - 1e-12
     return (hits + 1) / (rounds + 1)
 
 
-def group_row(key: str, counts: np.ndarray, faces: int, ref: np.ndarray | None,
+def group_row(key: str, images: Images, ref: Images | None, correction: RecallCorrection,
               rng: np.random.Generator) -> dict[str, Any]:
-    """``counts``: per image and category, weighted for recall; ``faces``: the faces found, unweighted."""
-    share = shares(counts.sum(axis=0))
-    row = {"group": key, "images": len(counts), "images_with_faces": int((counts.sum(1) > 0).sum()),
-           "faces": faces, "shares": shares_with_interval(counts, rng),
+    share = shares(correction.tones(images.cells.sum(axis=0)))
+    row = {"group": key, "images": images.count, "images_with_faces": len(images.cells),
+           "faces": int(images.cells.sum()), "shares": shares_with_interval(images, correction, rng),
            "effective_categories": round(effective_categories(share), 3)}
     if ref is not None:
-        a, b = bootstrap_sums(counts, rng), bootstrap_sums(ref, rng)
+        weights = correction.draw(rng, BOOTSTRAP)  # one recall per resample, shared by group and reference
+        a = correction.tones(bootstrap_sums(images, rng), weights)
+        b = correction.tones(bootstrap_sums(ref, rng), weights)
         both = (a.sum(axis=1) > 0) & (b.sum(axis=1) > 0)
         boot = tv_distance(shares(a[both]), shares(b[both]))
         low, high = (round(float(v), 4) for v in np.percentile(boot, [2.5, 97.5])) if len(boot) else (None, None)
-        row |= {"tv": round(float(tv_distance(share, shares(ref.sum(0)))), 4), "tv_low": low, "tv_high": high,
-                "p_value": round(permutation_p(counts, ref, rng), 4) if counts.sum() and ref.sum() else None}
+        weighted = [Images(correction.tones(s.cells), s.empty) for s in (images, ref)]
+        row |= {"tv": round(float(tv_distance(share, shares(weighted[1].cells.sum(0)))), 4), "tv_low": low,
+                "tv_high": high,
+                "p_value": round(permutation_p(*weighted, rng), 4) if images.cells.sum() and ref.cells.sum() else None}
     return row
 
 
@@ -200,14 +321,3 @@ def groups_table(rows: list[dict[str, Any]]) -> pa.Table:
             out |= {f"{name}": cell["share"], f"{name}_low": cell["low"], f"{name}_high": cell["high"]}
         flat.append(out)
     return pa.Table.from_pylist(flat)
-
-
-def faces_table(table: pa.Table, keys: np.ndarray, min_confidence: float = 0.0) -> pa.Table:
-    """One row per face kept: the image's path, its group, the face's index in the image and its fields."""
-    rows = [{"path": path, "group": key, "face": i, **face}
-            for path, key, faces in zip(table.column("path").to_pylist(), keys, table.column(FACES).to_pylist(),
-                                        strict=True)
-            for i, face in enumerate(faces or ()) if face["confidence"] >= min_confidence]
-    schema = pa.schema([("path", pa.string()), ("group", pa.string()), ("face", pa.int32()),
-                        *table.schema.field(FACES).type.value_type])
-    return pa.Table.from_pylist(rows, schema=schema)

@@ -10,10 +10,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from genscope.analyses.bias import run_bias
-from genscope.api.inputs import load_records
+from genscope.analyses.bias import Batches, run_bias
+from genscope.api.inputs import records_reader
 from genscope.api.result import Result
 from genscope.errors import InputError
+from genscope.models.faces import RECALL
 
 
 @dataclass
@@ -21,7 +22,7 @@ class BiasResult(Result):
     summary: dict[str, Any]
     groups: pa.Table  # one row per group, most skewed first
     faces: pa.Table  # one row per face
-    records: pa.Table  # the audited records: where the report's face crops are re-read from
+    located: pa.Table | None  # where the images with faces are: the report's face crops are re-read from them
 
     summary_file: ClassVar[str] = "summary.json"
 
@@ -32,18 +33,20 @@ class BiasResult(Result):
     def report(self, path: str | os.PathLike) -> Path:
         from genscope.report.bias_section import write
 
-        return write(self.summary, self.faces, self.records, Path(path))
+        return write(self.summary, self.faces, self.located, Path(path))
 
 
-def _table(records: str | os.PathLike | pa.Table) -> pa.Table:
-    return records if isinstance(records, pa.Table) else load_records(records)[0]
+def _records(records: str | os.PathLike | pa.Table) -> pa.Table | Batches:
+    """A table as it is; a path as a reader of its batches, so the records are never held whole."""
+    return records if isinstance(records, pa.Table) else records_reader(records)
 
 
-def _recall(recall: str | os.PathLike | dict[str, float] | None) -> dict[str, float] | None:
+def _recall(recall: str | os.PathLike | dict[str, Any] | None) -> dict[str, Any] | None:
     if recall is None or isinstance(recall, dict):
         return recall
     try:
-        text = str(recall) if str(recall).lstrip().startswith("{") else Path(recall).read_text()
+        text = str(recall) if str(recall).lstrip().startswith("{") else \
+            (RECALL if str(recall) == "shipped" else Path(recall)).read_text()
         return json.loads(text)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read recall {recall}: {exc}") from None
@@ -51,14 +54,14 @@ def _recall(recall: str | os.PathLike | dict[str, float] | None) -> dict[str, fl
 
 def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
          reference: str | os.PathLike | pa.Table | None = None,
-         recall: str | os.PathLike | dict[str, float] | None = None, min_confidence: float = 0.0,
+         recall: str | os.PathLike | dict[str, Any] | None = None, min_confidence: float = 0.0,
          seed: int = 0) -> BiasResult:
     """Skin-tone shares per group of the records of a scan that ran the ``faces`` signal (a scan folder, a records
-    folder, a Parquet file or a table). ``by``: ``prompt`` (from provenance metadata) or any column or meta key;
-    ``reference``: records of real images to compare every group with; ``recall``: the detector's recall per ITA
-    category (a mapping, JSON text or a JSON file) to correct the shares for faces it misses; ``min_confidence``: leave
-    out faces the detector was less sure of; ``seed``: bootstrap and permutations."""
-    table = _table(records)
-    found = run_bias(table, by=by, reference=None if reference is None else _table(reference),
+    folder, a Parquet file or a table; files are read batch by batch). ``by``: ``prompt`` (from provenance metadata)
+    or any column or meta key; ``reference``: records of real images to compare every group with; ``recall``: the
+    detector's recall to correct the shares for faces it misses: ``"shipped"`` (measured per tone band and face size
+    on portraits, ``models/faces/recall.json``), a mapping per ITA category, JSON text or a JSON file;
+    ``min_confidence``: leave out faces the detector was less sure of; ``seed``: bootstrap and permutations."""
+    found = run_bias(_records(records), by=by, reference=None if reference is None else _records(reference),
                      recall=_recall(recall), min_confidence=min_confidence, seed=seed)
-    return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces, records=table)
+    return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces, located=found.located)

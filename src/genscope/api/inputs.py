@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,7 @@ def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     from genscope.analyses.overview import overview
     from genscope.records import read_records
 
-    path = Path(target)
-    if not path.exists():
-        raise InputError(f"no such file or folder: {target}")
-    if not _holds_records(path):
-        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
-                         "give SCAN_DIR")
+    path = records_path(target)
     try:
         table = read_records(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -36,6 +32,33 @@ def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     return table, overview(table) | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named",
                                                                              "genscope_version")}
+
+
+def records_reader(target: str | Path) -> Callable[[Sequence[str]], Iterator[pa.RecordBatch]]:
+    """What reads the records of a scan folder, a records folder or one Parquet file batch by batch, named columns
+    only, without holding the table; checked as ``load_records`` checks its target."""
+    from genscope.records import record_batches
+
+    path = records_path(target)
+
+    def read(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from record_batches(path, columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot read records from {target}: {exc}") from None
+
+    return read
+
+
+def records_path(target: str | Path) -> Path:
+    """The target as a path, once it is known to exist and to hold records (not to be a folder of images)."""
+    path = Path(target)
+    if not path.exists():
+        raise InputError(f"no such file or folder: {target}")
+    if not _holds_records(path):
+        raise InputError(f"{target} holds no genscope records: run `genscope scan {target} --out SCAN_DIR` first and "
+                         "give SCAN_DIR")
+    return path
 
 
 def _holds_records(path: Path) -> bool:

@@ -20,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="group images by the generation prompt or by any column or meta key")
     parser.add_argument("--reference", metavar="REAL_RECORDS", help="records of real images to compare with")
     parser.add_argument("--recall", metavar="JSON",
-                        help="the detector's recall per ITA category, a JSON file or text, e.g. "
-                             '{"dark": 0.8, "brown": 0.9}: shares are corrected for the faces it misses '
-                             "(see docs/bias.md)")
+                        help="correct the shares for the faces the detector misses: 'shipped' (its recall measured "
+                             "per tone band and face size, models/faces/recall.json), or recall per ITA category as "
+                             'a JSON file or text, e.g. {"dark": 0.8, "brown": 0.9} (see docs/bias.md)')
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                         help="leave out faces the detector gave a lower confidence (the scan keeps ≥ 0.5); 0.6 drops "
                              "most silhouettes and lights taken for faces in dramatically lit images")

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from genscope.models.faces.blazeface import WEIGHTS
+from genscope.models.faces import RECALL
 from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.report import svg
 from genscope.report.sections import Block, Section, generic_section
@@ -27,17 +28,18 @@ CAVEAT = ("Skin tone here is measured from pixels (the Individual Typology Angle
 BAR_W, BAR_H = 420, 18
 GRID_GROUPS, GRID_FACES = 12, 12  # the most skewed groups, and faces per group spread over the tone range
 LOAD_PX, CROP_PX = 768, 64
-RECALL = WEIGHTS.parent.parent / "recall.json"
-CANVAS = 640  # the image side benchmarks/faces_recall.py shrinks portraits into
+CANVAS = 640  # the scene side benchmarks/faces_recall.py pastes portraits into: sizes shown in its pixels too
 
 
-def pick_faces(faces: list[dict[str, Any]], count: int = GRID_FACES) -> list[dict[str, Any]]:
-    """Up to ``count`` measured faces spread evenly over the group's tone range, lightest (highest ITA) first."""
-    measured = sorted((f for f in faces if f["ita"] is not None), key=lambda f: -f["ita"])
-    if len(measured) <= count:
-        return measured
-    step = (len(measured) - 1) / (count - 1)
-    return [measured[round(i * step)] for i in range(count)]
+def pick_faces(faces: pa.Table, group: str, count: int = GRID_FACES) -> list[dict[str, Any]]:
+    """Up to ``count`` measured faces of the group spread evenly over its tone range, lightest (highest ITA) first;
+    only those become Python rows, however many faces the group holds."""
+    mine = faces.filter(pc.and_(pc.equal(faces.column("group"), group), pc.is_valid(faces.column("ita"))))
+    mine = mine.sort_by([("ita", "descending")])
+    if mine.num_rows > count:
+        step = (mine.num_rows - 1) / (count - 1)
+        mine = mine.take([round(i * step) for i in range(count)])
+    return mine.to_pylist()
 
 
 def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
@@ -50,20 +52,19 @@ def face_crop(item: Item, width: int, face: dict[str, Any]) -> str | None:
     return image_uri(image.crop(tuple(round(v) for v in box)), CROP_PX)
 
 
-def face_grid(summary: dict[str, Any], faces: pa.Table, records: pa.Table) -> str:
+def face_grid(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None) -> str:
     """Per group (most skewed first) a row of face crops sorted by tone, each titled with its ITA and Monk tone; none
-    for a table that lacks what locates an image (one built by hand rather than by a scan)."""
-    located = ["path", "shard", "offset", "bytes", "width"]
-    if not set(located) <= set(records.column_names):
+    for records that lack what locates an image (a table built by hand rather than by a scan). ``located``: path,
+    shard, offset, bytes and width of the images with faces."""
+    if located is None:
         return ""
-    where = {row["path"]: row for row in records.select(located).to_pylist()}
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    for face in faces.to_pylist():
-        by_group.setdefault(face["group"], []).append(face)
+    shown = {g["group"]: pick_faces(faces, g["group"]) for g in summary["per_group"][:GRID_GROUPS]}
+    paths = pa.array([face["path"] for picked in shown.values() for face in picked], pa.string())
+    where = {row["path"]: row for row in located.filter(pc.is_in(located.column("path"), value_set=paths)).to_pylist()}
     rows = []
-    for group in summary["per_group"][:GRID_GROUPS]:
+    for group, picked in shown.items():
         cells = []
-        for face in pick_faces(by_group.get(group["group"], [])):
+        for face in picked:
             record = where[face["path"]]
             item = Item(path=record["path"], file=record["shard"] or record["path"], offset=record["offset"],
                         size=record["bytes"])
@@ -71,7 +72,7 @@ def face_grid(summary: dict[str, Any], faces: pa.Table, records: pa.Table) -> st
             tip = escape(f"{face['path']}: ITA {face['ita']:.0f}°, {face['ita_category']}, Monk {face['monk']}")
             cells.append(f'<img src="{uri}" title="{tip}" alt="{tip}" height="{CROP_PX}">' if uri
                          else f'<span title="{tip}">?</span>')
-        rows.append(f"<tr><td>{escape(str(group['group'])[:120])}</td><td>{''.join(cells)}</td></tr>")
+        rows.append(f"<tr><td>{escape(str(group)[:120])}</td><td>{''.join(cells)}</td></tr>")
     return ("<h2>Faces per group, lightest to darkest</h2><table>" + "".join(rows) + "</table>") if rows else ""
 
 
@@ -88,17 +89,51 @@ def stacked_bar(shares: dict[str, dict[str, float]]) -> str:
     return f'<svg width="{BAR_W}" height="{BAR_H}" role="img">{"".join(parts)}</svg>'
 
 
+def band_label(edges: list[float], j: int) -> str:
+    """A size band as the face's side in % of the image's shorter side, and in pixels of a 640 px image."""
+    low, high = edges[j], edges[j + 1] if j + 1 < len(edges) else None
+    pixels = f"{round(CANVAS * low)}–{round(CANVAS * high)} px" if high else f"≥ {round(CANVAS * low)} px"
+    return (f"{100 * low:g}–{100 * high:g} %" if high else f"≥ {100 * low:g} %") + f"<br><small>{pixels}</small>"
+
+
+def recall_rows(table: dict[str, dict[str, dict[str, Any]]], edges: list[float]) -> str:
+    return "".join(f"<tr><td>{escape(name.replace('_', ' '))}</td>" + "".join(
+        f"<td>{cells[str(e)]['recall']:.2f} ({cells[str(e)]['faces']})</td>" if str(e) in cells else "<td></td>"
+        for e in edges) + "</tr>" for name, cells in table.items())
+
+
 def recall_table() -> str:
-    """The shipped detector's measured recall per tone band and face size (``models/faces/recall.json``)."""
+    """The shipped detector's measured recall per tone band, face size and pose (``models/faces/recall.json``)."""
     measured = json.loads(RECALL.read_text())
-    sizes = measured["sizes"]
-    head = "".join(f"<th>{f'{round(CANVAS * s)} px' if s < 1 else 'full size'}</th>" for s in sizes)
-    rows = "".join(f"<tr><td>{escape(tone)}</td>" + "".join(
-        f"<td>{cells[str(s)]['recall']:.2f} ({cells[str(s)]['faces']})</td>" for s in sizes) + "</tr>"
-        for tone, cells in measured["per_tone"].items())
-    return ("<h2>The face detector's recall per tone band</h2><p>Share of one-face portraits found (number of faces), "
-            f"by the portrait's side in a {CANVAS} px image; measured on {escape(', '.join(measured['folders']))}."
-            f"</p><table><tr><th>tone</th>{head}</tr>{rows}</table>")
+    edges = measured["size_bands"]
+    head = "".join(f"<th>{band_label(edges, j)}</th>" for j in range(len(edges)))
+    extra, no_face = measured["extra_boxes_on_scenes"], measured["no_face_photos"]
+    profiles = measured["profiles_in_photos"]
+    return ("<h2>The face detector's recall per tone band, face size and pose</h2><p>Share of one-face portraits "
+            "found (number of faces), by the face's side over the image's shorter side, the portraits shrunk and "
+            f"pasted into real photos without faces; measured on {escape(', '.join(measured['folders']))}. Pose "
+            f"judged by eye. Profile faces in real photos: {sum(p['found'] for p in profiles)} of {len(profiles)} "
+            f"found. False faces: {no_face['at_0.5']['boxes']} boxes on {no_face['images']} real photos judged by eye "
+            f"to hold none (animals and face-like objects among them); {extra['boxes']} boxes away from the pasted "
+            f"face on the {extra['scenes']} scenes.</p>"
+            f"<table><tr><th>tone</th>{head}</tr>{recall_rows(measured['per_tone'], edges)}"
+            f"<tr><th>pose</th>{head}</tr>{recall_rows(measured['per_pose'], edges)}</table>")
+
+
+def correction_note(correction: dict[str, Any] | None) -> str:
+    """Whether and how the shares were corrected for the faces the detector misses."""
+    if not correction:
+        return ("<p>Shares are not corrected for the face detector's recall, which is lower for small dark faces "
+                "(docs/bias.md; <code>--recall shipped</code> corrects them).</p>")
+    if correction["size_bands"] is None:
+        given = ", ".join(f"{k} {v}" for k, v in correction["recall"].items())
+        return f"<p>Shares corrected for the detector's recall per tone band (taken as exact): {escape(given)}.</p>"
+    left = correction["faces_uncorrected"]
+    return ("<p>Shares and intervals corrected for the face detector's recall per tone band and face size (every face "
+            "found stands for 1/recall faces of its band and size), measured on "
+            f"{escape(', '.join(correction['measured_on'] or ['faces like these']))}: {escape(correction['interval'])}."
+            + (f" {left} faces of a tone and size the detector never found in that measurement were counted once."
+               if left else "") + "</p>")
 
 
 def render(summary: dict[str, Any], grid: str = "") -> str:
@@ -114,11 +149,7 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
             note += (f"; TV {group['tv']:.2f}{interval}, p = {group['p_value']} against the {group['reference']} "
                      "reference")
         rows.append((group["group"], group["faces"], group["shares"], note))
-    correction = summary.get("recall_correction")
-    recall = ("<p>Shares corrected for the face detector's recall per tone band: "
-              + ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in correction.items()) + ".</p>"
-              if correction else "<p>Shares are not corrected for the face detector's recall, which is lower for "
-              "small dark faces (docs/bias.md).</p>")
+    recall = correction_note(summary.get("recall_correction"))
     body = "".join(f"<tr><td>{escape(str(name)[:120])}</td><td>{faces}</td><td>{stacked_bar(shares)}</td>"
                    f"<td>{escape(note)}</td></tr>" for name, faces, shares, note in rows)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genscope bias</title></head>"
@@ -129,8 +160,8 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
             f"{body}</table>{recall}<p><b>Caveat.</b> {escape(CAVEAT)}</p>{recall_table()}{grid}</body></html>")
 
 
-def write(summary: dict[str, Any], faces: pa.Table, records: pa.Table, target: Path) -> Path:
-    target.write_text(render(summary, face_grid(summary, faces, records)), encoding="utf-8")
+def write(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None, target: Path) -> Path:
+    target.write_text(render(summary, face_grid(summary, faces, located)), encoding="utf-8")
     return target
 
 
