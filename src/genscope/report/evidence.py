@@ -25,6 +25,9 @@ from genscope.report.columns import (
     WATERMARK,
 )
 
+# What a row needs for its verdict, proof and reasons
+COLUMNS = (PROOF, PROOF_REASONS, TOOL, C2PA_GENERATOR, WATERMARK, SCORE, THRESHOLD, VERDICT, FAMILY, FAMILY_SCORE,
+           DETECTOR_ERROR)
 FAMILY_MIN = 0.6  # the family head's top-1 is 0.90 right on val (model card); below 0.6 it is mostly a guess
 DEFAULT_BAND = (0.3, 0.7)
 

@@ -11,30 +11,14 @@ from typing import Any
 import pyarrow as pa
 
 from genscope.report import DEFAULT_HEATMAPS, evidence
-from genscope.report.columns import (
-    C2PA_GENERATOR,
-    DETECTOR_ERROR,
-    DETECTOR_VERSION,
-    FAMILY,
-    FAMILY_SCORE,
-    PROOF,
-    PROOF_REASONS,
-    SCORE,
-    THRESHOLD,
-    TOOL,
-    VERDICT,
-    WATERMARK,
-)
+from genscope.report.columns import DETECTOR_VERSION, PROOF, SCORE
 from genscope.report.thumbs import image_uri, load_image, thumbnails
 from genscope.sources.item import Item
 
 CARD_PX = 240
 GALLERY_MAX = 24  # per gallery; the table holds the rest
 
-COLUMNS = ("path", "shard", "offset", "bytes", "error", PROOF, PROOF_REASONS,
-           TOOL, C2PA_GENERATOR, WATERMARK,
-           SCORE, VERDICT, THRESHOLD, FAMILY, FAMILY_SCORE,
-           DETECTOR_VERSION, DETECTOR_ERROR)
+COLUMNS = ("path", "shard", "offset", "bytes", "error", *evidence.COLUMNS, DETECTOR_VERSION)
 
 
 @dataclass
