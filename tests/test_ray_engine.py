@@ -174,6 +174,13 @@ def test_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path, cluster
     assert {Path(p).name for p in paths} == {p.name for p in images.iterdir()}
     if command[0] == "index":
         assert sorted(pq.read_table(out / "index-paths.parquet").column("path").to_pylist()) == sorted(paths)
+    # The same records as a local run of the same command and units (so the same batches: a model's last bits
+    # may depend on its batch): the retried units computed what a local worker does.
+    local = subprocess.run([sys.executable, "-m", "genscope", command[0], str(images), "--out", str(tmp_path / "local"),
+                            *command[1:], "--workers", "2", "--unit-size", "25", "-q"], env=cluster.env,
+                           capture_output=True, text=True, timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+    assert comparable(out).equals(comparable(tmp_path / "local"))
 
 
 def test_detect_on_a_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path,

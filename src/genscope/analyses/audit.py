@@ -60,8 +60,9 @@ class Audit:
             first, last = np.searchsorted(rows, [start, start + batch.num_rows])
             flags[rows[first:last] - start] = outside[first:last]  # rows left out of a sample stay unknown
             yield pa.table({"path": batch.column("path"), "ai_score": pa.array(scores, pa.float32()).fill_null(None),
-                            "evidence": [_evidence(p, s, self.threshold)
-                                         for p, s in zip(provenance_verdicts(batch), scores, strict=True)],
+                            "evidence": pa.array([_evidence(p, s, self.threshold) for p, s in
+                                                  zip(provenance_verdicts(batch), scores, strict=True)],
+                                                 pa.string()),
                             "outside_real_manifold": pa.array(list(flags), pa.bool_())})
             start += batch.num_rows
 
