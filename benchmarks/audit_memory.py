@@ -88,11 +88,11 @@ def _part(schema: pa.Schema, start: int, n: int, rng: np.random.Generator) -> pa
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def measure(scan: Path, src: Path) -> dict:
+def measure(scan: Path, src: Path, extra: list[str]) -> dict:
     """One ``genscope audit`` in a fresh process: its peak RSS and wall time."""
     with tempfile.TemporaryDirectory(prefix="audit-memory-") as temp:
         env = {**os.environ, "PYTHONPATH": str(src)}
-        command = [sys.executable, "-m", "genscope", "audit", str(scan), "--out", temp, "--labels", "label"]
+        command = [sys.executable, "-m", "genscope", "audit", str(scan), "--out", temp, "--labels", "label", *extra]
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per case (the median is reported)")
     parser.add_argument("--src", type=Path, default=REPO / "src", help="the genscope checkout measured")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "genscope-audit-memory")
+    parser.add_argument("--sample", type=int, help="passed on as genscope audit --sample (default: the audit's)")
     parser.add_argument("--label", default="after", help="names the results file: audit_memory_<label>.json")
     args = parser.parse_args()
     results = []
@@ -120,9 +121,10 @@ def main() -> None:
         scan = args.data / f"records-{rows}"
         if not (scan / "records.parquet").is_dir():
             build(scan, rows, args.part_rows)
-        runs = [measure(scan, args.src.resolve()) for _ in range(args.runs)]
+        extra = ["--sample", str(args.sample)] if args.sample else []
+        runs = [measure(scan, args.src.resolve(), extra) for _ in range(args.runs)]
         median = sorted(runs, key=lambda r: r["peak_rss_mb"])[len(runs) // 2]
-        results.append({"label": args.label, "rows": rows, "part_rows": args.part_rows,
+        results.append({"label": args.label, "rows": rows, "part_rows": args.part_rows, "sample": args.sample,
                         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "load_average": round(os.getloadavg()[0], 1),
                         "runs_peak_rss_mb": [r["peak_rss_mb"] for r in runs], **median})
     RESULTS.mkdir(parents=True, exist_ok=True)
