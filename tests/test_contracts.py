@@ -63,3 +63,32 @@ def test_readers_name_columns_through_the_signals_declarations() -> None:
     assert column("phash", "version") == "phash.version" and column("container", "error") == "container.error"
     with pytest.raises(KeyError, match="declares no field 'score'"):
         column("detector", "score")
+
+
+def test_report_and_analyses_name_only_columns_a_signal_or_the_schema_declares() -> None:
+    """A string in report/ or analyses/ that names a signal's column (``<signal>.<field>``) must be one the signal
+    declares, and none is spelt out: they come from ``signals.column`` (report/columns.py, the analyses' own
+    constants). Error codes are built from the classes that raise them, so they cannot pass for columns."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from genscope.signals import column
+
+    package = Path(importlib.import_module("genscope").__file__).parent
+    dotted = re.compile(r"^([a-z][a-z0-9_-]*)\.([a-z0-9_.]+)$")
+    names = {signal_class(name).name for name in SIGNALS}
+    undeclared, spelt = [], []
+    for module in sorted([*package.glob("report/*.py"), *package.glob("analyses/*.py")]):
+        for node in ast.walk(ast.parse(module.read_text())):
+            match = dotted.match(node.value) if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+            if match is None or match.group(1) not in names:
+                continue
+            where = f"{module.relative_to(package)}:{node.lineno} {node.value!r}"
+            try:
+                column(*match.groups())
+            except KeyError:
+                undeclared.append(where)
+            spelt.append(where)
+    assert not undeclared, f"columns no signal declares: {undeclared}"
+    assert not spelt, f"signal columns spelt as literals (use signals.column): {spelt}"

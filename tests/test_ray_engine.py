@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -173,3 +174,35 @@ def test_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path, cluster
     assert {Path(p).name for p in paths} == {p.name for p in images.iterdir()}
     if command[0] == "index":
         assert sorted(pq.read_table(out / "index-paths.parquet").column("path").to_pylist()) == sorted(paths)
+    # The same records as a local run of the same command and units (so the same batches: a model's last bits
+    # may depend on its batch): the retried units computed what a local worker does.
+    local = subprocess.run([sys.executable, "-m", "genscope", command[0], str(images), "--out", str(tmp_path / "local"),
+                            *command[1:], "--workers", "2", "--unit-size", "25", "-q"], env=cluster.env,
+                           capture_output=True, text=True, timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+    assert comparable(out).equals(comparable(tmp_path / "local"))
+
+
+def test_detect_on_a_two_node_cluster_survives_losing_a_node_mid_run(tmp_path: Path,
+                                                                     cluster: TwoNodeCluster) -> None:
+    from genscope.api.detect import detect_files
+
+    images = tmp_path / "images"
+    make_images(images, 300, size=(320, 240))  # large enough for the detector to score, slow enough to kill
+    command = [sys.executable, "-m", "genscope", "detect", str(images), "--jsonl", "--fast", "--engine", "ray",
+               "--address", cluster.address, "--unit-size", "25"]
+    with (tmp_path / "stderr.txt").open("w") as errors:
+        process = subprocess.Popen(command, env=cluster.env, stdout=subprocess.PIPE, stderr=errors, text=True)
+        first = process.stdout.readline()  # lines print unit by unit: the first unit is done, the rest are running
+        assert process.poll() is None, "the run finished before the node could be killed; make it slower"
+        assert cluster.kill_second_node() == 1
+        rest = process.stdout.read()  # the same buffered reader: readline may have read ahead
+        process.wait(timeout=300)
+    assert process.returncode == 0, (tmp_path / "stderr.txt").read_text()[-3000:]
+    on_ray = [json.loads(line) for line in [first, *rest.splitlines()]]  # stdout holds results only
+    paths = [line["path"] for line in on_ray]
+    assert len(paths) == len(set(paths)) == 300  # every input exactly once, after the lost actors' units were retried
+    assert paths == sorted(paths)  # still in input order
+    local: list[dict] = []
+    detect_files([str(images)], local.append, model="fast", engine=EngineOptions(workers=2, unit_size=25))
+    assert on_ray == local and all("error" not in line for line in local)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from genscope.signals import Signal
 from genscope.storage import Folder, is_uri
@@ -61,16 +61,22 @@ def records_folder(out: str | os.PathLike) -> Folder:
     return Folder.at(out).child(RECORDS_NAME)
 
 
-def read_records(out: str | os.PathLike) -> pa.Table:
-    """All records of a scan folder (or of a records folder/file given directly); URIs work too."""
+def records_dataset(out: str | os.PathLike) -> ds.Dataset:
+    """The records of a scan folder (or of a records folder/file given directly) as one Parquet dataset, to
+    read whole or in batches; URIs work too."""
     if is_uri(out):
         location = os.fspath(out).rstrip("/")
         folder = Folder.at(location if location.endswith(RECORDS_NAME) else f"{location}/{RECORDS_NAME}")
-        return pq.read_table(folder.path, filesystem=folder.filesystem)
+        return ds.dataset(folder.path, filesystem=folder.filesystem, format="parquet", partitioning="hive")
     path = Path(out)
     if path.name != RECORDS_NAME and (path / RECORDS_NAME).exists():
         path = path / RECORDS_NAME
-    return pq.read_table(path)
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+def read_records(out: str | os.PathLike) -> pa.Table:
+    """All records of a scan folder (or of a records folder/file given directly); URIs work too."""
+    return records_dataset(out).to_table()
 
 
 def record_batches(out: str | os.PathLike, columns: Sequence[str],

@@ -11,11 +11,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from genscope.records import list_parts, records_folder
+from genscope.analyses.batches import Records, Reservoir
 
 MEDIAN_SAMPLE = 100_000
 COLUMNS = ("error", "format", "width", "height", "bytes")
@@ -30,9 +29,7 @@ class Overview:
         self.formats: Counter[str] = Counter()
         self.signal_errors: Counter[str] = Counter()
         self.total_bytes = 0
-        self.pixels = np.zeros(0, np.int64)
-        self.pixel_rows = 0  # valid pixel counts seen, sampled or not
-        self._rng = np.random.default_rng(seed)
+        self.pixels = Reservoir(MEDIAN_SAMPLE, seed)  # valid pixel counts: all of them, or a uniform sample
 
     def add(self, table: pa.Table) -> None:
         self.rows += table.num_rows
@@ -43,23 +40,12 @@ class Overview:
                 self.signal_errors[name[: -len(".error")]] += table.num_rows - table.column(name).null_count
         self.total_bytes += int(pc.sum(table.column("bytes")).as_py() or 0)
         pixels = pc.multiply(pc.cast(table.column("width"), pa.int64()), pc.cast(table.column("height"), pa.int64()))
-        self._sample(pixels.drop_null().to_numpy())
-
-    def _sample(self, values: np.ndarray) -> None:
-        # Reservoir sampling (algorithm R), a batch at a time: every value seen is kept with equal probability.
-        room = max(0, MEDIAN_SAMPLE - len(self.pixels))
-        self.pixels = np.concatenate([self.pixels, values[:room]])
-        rest = values[room:]
-        seen = self.pixel_rows + room + np.arange(1, len(rest) + 1)
-        slots = self._rng.integers(0, seen)
-        keep = slots < MEDIAN_SAMPLE
-        self.pixels[slots[keep]] = rest[keep]  # a slot drawn twice keeps the later value, as one by one
-        self.pixel_rows += len(values)
+        self.pixels.add(pixels.drop_null().to_numpy())
 
     def result(self) -> dict[str, Any]:
         """Counts that add up: ``ok + failed == inputs == rows``."""
         failed = sum(self.errors.values())
-        sample = pa.array(self.pixels, pa.int64())
+        sample = pa.array(self.pixels.values[0] if self.pixels.values else [], pa.int64())
         return {
             "inputs": self.rows,
             "ok": self.rows - failed,
@@ -80,12 +66,15 @@ def overview(tables: pa.Table | Iterable[pa.Table]) -> dict[str, Any]:
     return counts.result()
 
 
+def overview_columns(columns: list[str]) -> list[str]:
+    """Of a records table's columns, those the overview reads."""
+    return [c for c in columns if c in COLUMNS or c.endswith(".error")]
+
+
 def record_batches(out: str) -> Iterable[pa.Table]:
-    """The records of a scan folder part by part, with only the columns the overview reads."""
-    folder = records_folder(out)
-    for part in list_parts(folder):
-        wanted = [c for c in folder.columns(part) if c in COLUMNS or c.endswith(".error")]
-        yield folder.read_table(part, columns=wanted)
+    """The records of a scan folder a batch at a time, with only the columns the overview reads."""
+    records = Records.of(out)
+    return records.batches(overview_columns(records.columns))
 
 
 def _median(values: pa.Array, scale: float) -> float | None:

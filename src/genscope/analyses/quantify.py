@@ -73,14 +73,21 @@ def estimate_share(scores: np.ndarray, calibration: Calibration, threshold: floa
     scores = np.asarray(scores, dtype=np.float64)
     known = np.zeros(len(scores), bool) if known_generated is None else np.asarray(known_generated, bool)
     unknown = scores[~known & ~np.isnan(scores)]
-    hard = int(known.sum())
-    rows = hard + len(unknown)
+    return estimate_share_counts(int(known.sum()), len(unknown), int((unknown >= threshold).sum()), calibration,
+                                 threshold, draws=draws, seed=seed)
+
+
+def estimate_share_counts(hard: int, unknown: int, flagged: int, calibration: Calibration, threshold: float, *,
+                          draws: int = 2000, seed: int = 0) -> ShareEstimate:
+    """``estimate_share`` from counts, as a collection read batch by batch gives them: ``hard`` rows proven
+    generated, ``unknown`` scored rows without proof, ``flagged`` of them at or above ``threshold``."""
+    rows = hard + unknown
     if rows == 0:
         return ShareEstimate(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0, threshold)
-    point, boot = adjusted_share(unknown, calibration, threshold, draws, np.random.default_rng(seed))
-    share = (hard + point * len(unknown)) / rows
-    shares = (hard + boot * len(unknown)) / rows
-    naive = (hard + float((unknown >= threshold).sum())) / rows
+    point, boot = adjusted_rate(flagged, unknown, calibration, threshold, draws, np.random.default_rng(seed))
+    share = (hard + point * unknown) / rows
+    shares = (hard + boot * unknown) / rows
+    naive = (hard + float(flagged)) / rows
     low, high = np.percentile(shares, [2.5, 97.5])
     return ShareEstimate(float(share), float(low), float(high), naive, rows, hard, threshold)
 
@@ -88,12 +95,18 @@ def estimate_share(scores: np.ndarray, calibration: Calibration, threshold: floa
 def adjusted_share(scores: np.ndarray, calibration: Calibration, threshold: float, draws: int,
                    rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """ACC share of ``scores`` and ``draws`` plausible values of it (calibration and collection error)."""
+    return adjusted_rate(int((scores >= threshold).sum()), len(scores), calibration, threshold, draws, rng)
+
+
+def adjusted_rate(flagged: int, rows: int, calibration: Calibration, threshold: float, draws: int,
+                  rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """``adjusted_share`` of ``rows`` scores of which ``flagged`` are at or above the threshold."""
     tpr, fpr = calibration.rates(threshold)
-    q = float((scores >= threshold).mean()) if len(scores) else 0.0
+    q = flagged / rows if rows else 0.0
     point = adjust(q, tpr, fpr)
     tpr_b = jeffreys(rng, tpr, calibration.positives, draws)
     fpr_b = jeffreys(rng, fpr, calibration.negatives, draws)
-    q_b = jeffreys(rng, q, len(scores), draws)
+    q_b = jeffreys(rng, q, rows, draws)
     return point, adjust(q_b, tpr_b, fpr_b)
 
 

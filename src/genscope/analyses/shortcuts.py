@@ -28,6 +28,8 @@ BOOLEAN_FACTS = ((column("exif", "present"), "EXIF present"), (column("container
                  (column("container", "xmp"), "XMP present"), (column("container", "progressive"), "progressive JPEG"))
 CATEGORICAL_FACTS = (("format", "file format"), ("mode", "colour mode"),
                      (column("container", "jpeg_subsampling"), "chroma subsampling"))
+# Every column the facts read (``width``/``height`` give the size facts), so a caller can read only these.
+FACT_COLUMNS = ("width", "height", *(name for name, _ in NUMERIC_FACTS + BOOLEAN_FACTS + CATEGORICAL_FACTS))
 MIN_PER_CLASS = 20  # below this an AUC swings by ±0.2 or more from one image to the next
 Z95 = 1.959964
 

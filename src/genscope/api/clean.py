@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,19 +11,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from genscope.analyses.audit import SCORE, detector_scores, model_threshold, provenance_verdicts
+from genscope.analyses.audit import PROVENANCE, SCORE, THRESHOLD, detector_scores, model_threshold, provenance_verdicts
+from genscope.analyses.batches import Records
 from genscope.analyses.clean import CleanPlan, plan_clean
 from genscope.analyses.overview import overview
 from genscope.analyses.quantify import Calibration
-from genscope.api.inputs import duplicate_copies, load_calibration, load_records
-from genscope.api.result import Result
+from genscope.api.inputs import duplicate_copies, load_calibration, open_records
+from genscope.api.result import Result, write_parquet
 from genscope.errors import InputError
 
 
 @dataclass
 class CleanResult(Result):
     plan: CleanPlan
-    kept: pa.Table  # the kept rows with every column of the records
+    records: Records
+    copies: set[str]  # paths dropped first as duplicate copies
     inputs: int  # rows before anything was dropped
     dropped_as_duplicates: int
 
@@ -30,27 +33,48 @@ class CleanResult(Result):
     def summary(self) -> dict[str, Any]:  # type: ignore[override]
         return self.plan.as_dict() | {"inputs": self.inputs, "dropped_as_duplicates": self.dropped_as_duplicates}
 
+    def kept_batches(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The kept rows with every column of the records (or ``columns``), a batch of the records at a time."""
+        for batch in self.records.batches():
+            batch = _without(batch, self.copies)
+            scores = detector_scores(batch)
+            keep = ~proven_generated(batch) & ~np.isnan(scores) & (scores < self.plan.cut)
+            kept = batch.filter(pa.array(keep, type=pa.bool_()))
+            yield kept if columns is None else kept.select(columns)
+
+    @property
+    def kept(self) -> pa.Table:
+        """The kept rows with every column of the records (read again from them on each call)."""
+        return pa.concat_tables(list(self.kept_batches()))
+
     @property
     def tables(self) -> dict[str, pa.Table]:
         return {"kept": self.kept}
+
+    def table_batches(self) -> dict[str, Iterable[pa.Table]]:
+        return {"kept": self.kept_batches()}
 
     def report(self, path: str | os.PathLike) -> Path:
         """The scan report of the kept rows."""
         from genscope.report.html import write_report
 
-        return write_report(self.kept, overview(self.kept), Path(path))
+        kept = self.kept
+        return write_report(kept, overview(kept), Path(path))
 
     def write_keep_list(self, path: str | os.PathLike) -> Path:
-        """The kept rows as ``.parquet`` (every column) or CSV (the columns a cell can hold)."""
+        """The kept rows as ``.parquet`` (every column) or CSV (the columns a cell can hold), written a batch
+        at a time."""
         import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() in (".parquet", ".pq"):
-            pq.write_table(self.kept, target)
-        else:
-            pacsv.write_csv(self.kept.select(csv_columns(self.kept.schema)), target)
+            write_parquet(target, self.kept_batches())
+            return target
+        columns = csv_columns(self.records.schema)
+        with pacsv.CSVWriter(target, pa.schema([self.records.schema.field(c) for c in columns])) as writer:
+            for batch in self.kept_batches(columns):
+                writer.write_table(batch)
         return target
 
 
@@ -60,27 +84,44 @@ def clean(records: str | os.PathLike | pa.Table, max_generated: float, *,
     """Keep the rows whose estimated generated share is at most ``max_generated`` (a fraction). Images proven
     generated and images that could not be assessed are always dropped; ``drop_duplicates``: a ``genscope dedup``
     folder whose copies (all but each group's representative) are dropped first. ``plan.reachable`` is False
-    when no cut that keeps an image meets the target (the result then holds the cut with the smallest residual)."""
+    when no cut that keeps an image meets the target (the result then holds the cut with the smallest residual).
+    The records are read a batch at a time: what is held is one score per row, and the kept rows are read
+    again when asked for or written."""
     if not 0 <= max_generated < 1:
         raise InputError(f"max_generated is a fraction in [0, 1), got {max_generated}")
-    table = records if isinstance(records, pa.Table) else load_records(records)[0]
-    inputs = table.num_rows
-    if drop_duplicates is not None:
-        copies = duplicate_copies(drop_duplicates)
-        table = table.filter(pa.array([path not in copies for path in table.column("path").to_pylist()],
-                                      type=pa.bool_()))
-    if SCORE not in table.column_names:
+    source = Records.of(records) if isinstance(records, pa.Table) else open_records(records)
+    copies = duplicate_copies(drop_duplicates) if drop_duplicates is not None else set()
+    if SCORE not in source.columns:
         raise InputError("these records have no detector scores: scan with --signals …,detector first")
     if not isinstance(calibration, Calibration):
         calibration = load_calibration(calibration)
     if calibration is None:
         raise InputError("no calibration: the detector's held-out scores are missing; pass a calibration file")
-    scores = detector_scores(table)
-    proven = np.array([p == "yes" for p in provenance_verdicts(table)], dtype=bool)  # bool with zero rows too
-    plan = plan_clean(scores, proven, calibration, model_threshold(table, threshold), max_generated)
-    keep = ~proven & ~np.isnan(scores) & (scores < plan.cut)
-    return CleanResult(plan=plan, kept=table.filter(pa.array(keep, type=pa.bool_())), inputs=inputs,
-                       dropped_as_duplicates=inputs - table.num_rows)
+    inputs, scores, proven, stored = 0, [], [], None
+    for batch in source.batches(["path", SCORE, PROVENANCE, THRESHOLD]):
+        inputs += batch.num_rows
+        batch = _without(batch, copies)
+        scores.append(detector_scores(batch))
+        proven.append(proven_generated(batch))
+        if stored is None and THRESHOLD in batch.column_names and batch.column(THRESHOLD).null_count < batch.num_rows:
+            stored = model_threshold(batch)  # the first the detector stored, after duplicates are dropped
+    pool = np.concatenate(scores)
+    used = threshold if threshold is not None else stored if stored is not None else model_threshold(pa.table({}))
+    plan = plan_clean(pool, np.concatenate(proven), calibration, used, max_generated)
+    return CleanResult(plan=plan, records=source, copies=copies, inputs=inputs,
+                       dropped_as_duplicates=inputs - len(pool))
+
+
+def proven_generated(batch: pa.Table) -> np.ndarray:
+    """Per row, whether provenance proves it generated (bool with zero rows too)."""
+    return np.array([p == "yes" for p in provenance_verdicts(batch)], dtype=bool)
+
+
+def _without(batch: pa.Table, paths: set[str]) -> pa.Table:
+    """``batch`` less the rows of ``paths``."""
+    if not paths:
+        return batch
+    return batch.filter(pa.array([path not in paths for path in batch.column("path").to_pylist()], type=pa.bool_()))
 
 
 def csv_columns(schema: pa.Schema) -> list[str]:

@@ -13,25 +13,41 @@ import pyarrow as pa
 from genscope.errors import InputError
 
 if TYPE_CHECKING:
+    from genscope.analyses.batches import Records
     from genscope.analyses.quantify import Calibration
 
 
-def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
-    """Records from a scan folder, a records folder or one Parquet file, and the scan summary if any."""
-    from genscope.analyses.overview import overview
-    from genscope.records import read_records
+def open_records(target: str | Path) -> Records:
+    """Records from a scan folder, a records folder or one Parquet file, to read in batches."""
+    from genscope.analyses.batches import Records
 
     path = records_path(target)
     try:
-        table = read_records(path)
+        records = Records.of(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read records from {target}: {exc}") from None
-    if "path" not in table.column_names or "error" not in table.column_names:
+    if "path" not in records.columns or "error" not in records.columns:
         raise InputError(f"{target} does not hold genscope records (no path/error columns)")
+    return records
+
+
+def scan_summary(target: str | Path, counts: dict[str, Any]) -> dict[str, Any]:
+    """The overview's ``counts`` of the records, with what the scan that wrote them said about itself."""
+    path = Path(target)
     summary_file = path / "summary.json" if path.is_dir() else path.parent / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    return table, overview(table) | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named",
-                                                                             "genscope_version")}
+    return counts | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named", "genscope_version")}
+
+
+def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
+    """The whole records table of a scan folder, a records folder or one Parquet file, and the scan summary."""
+    from genscope.analyses.overview import overview
+
+    try:
+        table = open_records(target).read()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read records from {target}: {exc}") from None
+    return table, scan_summary(target, overview(table))
 
 
 def records_reader(target: str | Path) -> Callable[[Sequence[str]], Iterator[pa.RecordBatch]]:

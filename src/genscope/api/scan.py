@@ -134,7 +134,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
         "engine": options.name,
         "timing": totals.tally.timing(started, finished, totals.workers),
     }
-    impact = impact_summary(read_records(out_location)) if _has_evidence(schema) else None
+    impact = impact_summary(out_location) if _has_evidence(schema) else None
     if impact is not None:
         summary["dataset_impact"] = impact
     Folder.at(out_location).write_bytes("summary.json", (json.dumps(summary, indent=2, ensure_ascii=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from genscope.cli.options import positive_int
 from genscope.text import plural
 
 HELP = "estimate the generated share (with a 95% interval), its diversity, and shortcut facts"
@@ -25,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", metavar="NPZ", help="labelled held-out detector scores (scores, labels); "
                         "default: the ones shipped with the detector")
     parser.add_argument("--threshold", type=float, help="detector threshold (default: the model's)")
+    parser.add_argument("--sample", type=positive_int, metavar="N",
+                        help="most rows for shortcut AUCs, diversity (per side) and the report: a uniform, seeded "
+                             "sample above it (default 100,000: genscope.analyses.audit.AUDIT_SAMPLE); counts and "
+                             "the share use every row")
     parser.set_defaults(func=run)
 
 
@@ -33,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from genscope.cli.options import library_call
 
     result = library_call(audit, args.records, by=args.by, labels=args.labels, embeddings=args.embeddings,
-                          calibration=args.calibration, threshold=args.threshold)
+                          calibration=args.calibration, threshold=args.threshold,
+                          **({"sample": args.sample} if args.sample else {}))
     out = result.save(args.out)
     share = result.summary["share"]
     line = (f"generated share {100 * share['estimate']:.1f}% (95% interval {100 * share['low']:.1f}–"

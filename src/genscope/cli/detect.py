@@ -7,6 +7,7 @@ deadline, decode limits, a crashed worker replaced); only a temporary folder of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -56,16 +57,20 @@ def run(args: argparse.Namespace) -> int:
     from genscope.api.detect import detect_files
     from genscope.cli import UsageError
 
+    results = sys.stdout
+
     def show(res: dict) -> None:
-        print(json.dumps(res) if args.jsonl else _line(res))
-        sys.stdout.flush()  # print as we go on large folders
+        print(json.dumps(res) if args.jsonl else _line(res), file=results, flush=True)  # as we go on large folders
 
     if args.fast and args.model not in (None, "fast"):
         raise UsageError("--fast and --model name two different models; give one")
-    count = library_call(detect_files, args.inputs, show, model="fast" if args.fast else args.model,
-                         preprocess=args.preprocess, n_crops=args.crops, engine=engine_options(args),
-                         threads=args.threads, timeout_s=args.timeout, max_pixels=args.max_pixels,
-                         max_bytes=args.max_bytes)
+    # stdout carries results only: anything else printed during the run (Ray prints its raylet's messages, such as
+    # a lost node's retried tasks, to stdout) goes to stderr, so a --jsonl consumer reads one object per line.
+    with contextlib.redirect_stdout(sys.stderr):
+        count = library_call(detect_files, args.inputs, show, model="fast" if args.fast else args.model,
+                             preprocess=args.preprocess, n_crops=args.crops, engine=engine_options(args),
+                             threads=args.threads, timeout_s=args.timeout, max_pixels=args.max_pixels,
+                             max_bytes=args.max_bytes)
     if not count:
         print(no_inputs_note("detect", args.inputs), file=sys.stderr)
     return 0  # per-file errors are lines of output, not a failed job

@@ -8,13 +8,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from genscope.models.detector.crops import BlankWindows, ImageTooSmall
 from genscope.text import plural
 
-# why an image could not be judged, by the start of its code
+# why an image could not be judged, by the start of its code (the detector's own codes from its declarations)
 _WHY = (("decode.", "could not be decoded"), ("io.", "could not be read"), ("tar.", "damaged shard member"),
         ("manifest.", "bad manifest row"), ("timeout", "took longer than --timeout"),
-        ("worker.", "crashed its worker"), ("detector.too_small", "too small for the detector"),
-        ("detector.blank", "blank: no texture to judge"), ("detector.", "the detector failed"),
+        ("worker.", "crashed its worker"), (f"detector.{ImageTooSmall.code}", "too small for the detector"),
+        (f"detector.{BlankWindows.code}", "blank: no texture to judge"), ("detector.", "the detector failed"),
         ("no detector", "scanned without the detector"))
 
 

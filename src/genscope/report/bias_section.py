@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from genscope.models.faces import RECALL
 from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.report import svg
+from genscope.report.columns import FACES
 from genscope.report.sections import Block, Section, generic_section
 from genscope.report.thumbs import image_uri, load_image
 from genscope.sources.item import Item
@@ -170,7 +171,7 @@ def faces_section(table: pa.Table) -> Section:
     Monk tones of every face found, and the caveat. The per-group audit is ``genscope bias``."""
     section = generic_section(table, "faces")
     section.title = "Signal: faces (who appears)"
-    faces = [face for image in table.column("faces.faces").to_pylist() for face in image or ()]
+    faces = [face for image in table.column(FACES).to_pylist() for face in image or ()]
     categories = Counter(face["ita_category"] or "unmeasured" for face in faces)
     section.blocks.append(Block("skin tone (ITA category) of every face",
                                 svg.bars([(name, categories[name]) for name in (*CATEGORY_NAMES, "unmeasured")

@@ -11,7 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from genscope.models.detector import DEFAULT, MODELS, model_config
+from genscope.report.columns import (
+    C2PA_GENERATOR,
+    DETECTOR_ERROR,
+    FAMILY,
+    FAMILY_SCORE,
+    PROOF,
+    PROOF_REASONS,
+    SCORE,
+    THRESHOLD,
+    TOOL,
+    VERDICT,
+    WATERMARK,
+)
 
+# What a row needs for its verdict, proof and reasons
+COLUMNS = (PROOF, PROOF_REASONS, TOOL, C2PA_GENERATOR, WATERMARK, SCORE, THRESHOLD, VERDICT, FAMILY, FAMILY_SCORE,
+           DETECTOR_ERROR)
 FAMILY_MIN = 0.6  # the family head's top-1 is 0.90 right on val (model card); below 0.6 it is mostly a guess
 DEFAULT_BAND = (0.3, 0.7)
 
@@ -39,16 +55,16 @@ def band_of(version: str | None) -> tuple[float, float]:
 
 
 def verdict(row: dict[str, Any]) -> Verdict:
-    proof = row.get("provenance.ai")
-    score = row.get("detector.ai_score")
-    threshold = row.get("detector.threshold") or 0.5
+    proof = row.get(PROOF)
+    score = row.get(SCORE)
+    threshold = row.get(THRESHOLD) or 0.5
     if row.get("error"):
         return Verdict("could not be read", "error", 6)
     if proof == "yes":
         return Verdict("proven generated", "proof", 0)
     if proof == "no":
         return Verdict("proven real", "real-proof", 5)
-    said = row.get("detector.verdict")
+    said = row.get(VERDICT)
     if score is None:
         return Verdict("not judged", "none", 6)
     if said == "generated":
@@ -61,21 +77,21 @@ def verdict(row: dict[str, Any]) -> Verdict:
 
 def proof_text(row: dict[str, Any]) -> str:
     """The table's short proof column: what provenance found, or nothing."""
-    proof = row.get("provenance.ai")
+    proof = row.get(PROOF)
     if proof == "yes":
-        tool = row.get("provenance.metadata.tool")
-        if row.get("provenance.c2pa.generator"):
+        tool = row.get(TOOL)
+        if row.get(C2PA_GENERATOR):
             return "C2PA: generated"
-        if row.get("provenance.watermark.detected"):
+        if row.get(WATERMARK):
             return "watermark"
         return f"metadata: {tool}" if tool else "yes"
     return "C2PA: camera capture" if proof == "no" else ""
 
 
 def detector_line(row: dict[str, Any], band: tuple[float, float]) -> str | None:
-    score = row.get("detector.ai_score")
+    score = row.get(SCORE)
     if score is None:
-        error = row.get("detector.error")
+        error = row.get(DETECTOR_ERROR)
         return f"Detector: no score ({error.split(':', 1)[0]})" if error else None
     low, high = band
     where = (f"above {high:g}: generated" if score >= high else f"below {low:g}: real" if score < low
@@ -84,8 +100,8 @@ def detector_line(row: dict[str, Any], band: tuple[float, float]) -> str | None:
 
 
 def family_line(row: dict[str, Any]) -> str | None:
-    family, sure = row.get("detector.family"), row.get("detector.family_score")
-    if row.get("detector.verdict") != "generated" or not family or sure is None or sure < FAMILY_MIN:
+    family, sure = row.get(FAMILY), row.get(FAMILY_SCORE)
+    if row.get(VERDICT) != "generated" or not family or sure is None or sure < FAMILY_MIN:
         return None
     return f"Looks like the {family} family ({sure:.2f}; a hint, not proof)"
 
@@ -93,6 +109,6 @@ def family_line(row: dict[str, Any]) -> str | None:
 def reasons(row: dict[str, Any], band: tuple[float, float]) -> list[str]:
     """Every reason for the verdict, proof first: C2PA, generation metadata, watermark (the provenance signal's
     own sentences), then the detector's score with its band, then the family."""
-    lines = list(row.get("provenance.reasons") or [])
+    lines = list(row.get(PROOF_REASONS) or [])
     lines += [line for line in (detector_line(row, band), family_line(row)) if line]
     return lines

@@ -11,16 +11,14 @@ from typing import Any
 import pyarrow as pa
 
 from genscope.report import DEFAULT_HEATMAPS, evidence
+from genscope.report.columns import DETECTOR_VERSION, PROOF, SCORE
 from genscope.report.thumbs import image_uri, load_image, thumbnails
 from genscope.sources.item import Item
 
 CARD_PX = 240
 GALLERY_MAX = 24  # per gallery; the table holds the rest
 
-COLUMNS = ("path", "shard", "offset", "bytes", "error", "provenance.ai", "provenance.reasons",
-           "provenance.metadata.tool", "provenance.c2pa.generator", "provenance.watermark.detected",
-           "detector.ai_score", "detector.verdict", "detector.threshold", "detector.family", "detector.family_score",
-           "detector.version", "detector.error")
+COLUMNS = ("path", "shard", "offset", "bytes", "error", *evidence.COLUMNS, DETECTOR_VERSION)
 
 
 @dataclass
@@ -44,7 +42,7 @@ class Galleries:
 
 
 def _score(row: dict[str, Any]) -> float:
-    score = row.get("detector.ai_score")
+    score = row.get(SCORE)
     return score if score is not None and math.isfinite(score) else -1.0
 
 
@@ -73,7 +71,7 @@ def heat_maps(rows: list[dict[str, Any]]) -> tuple[list[str | None], str | None]
     from genscope.models.registry import ModelNotAvailable
     from genscope.report.heatmap import blend
 
-    names = {evidence.detector_model(r.get("detector.version")) for r in rows}
+    names = {evidence.detector_model(r.get(DETECTOR_VERSION)) for r in rows}
     if not rows or len(names) != 1 or None in names:
         return [None] * len(rows), None
     try:
@@ -94,18 +92,18 @@ def heat_maps(rows: list[dict[str, Any]]) -> tuple[list[str | None], str | None]
 
 def galleries(table: pa.Table, heatmaps: int = DEFAULT_HEATMAPS) -> Galleries | None:
     """None when the records hold neither detector scores nor provenance."""
-    if "detector.ai_score" not in table.column_names and "provenance.ai" not in table.column_names:
+    if SCORE not in table.column_names and PROOF not in table.column_names:
         return None
     rows = table.select([c for c in COLUMNS if c in table.column_names]).to_pylist()
-    versions = [r.get("detector.version") for r in rows if r.get("detector.version")]
+    versions = [r.get(DETECTOR_VERSION) for r in rows if r.get(DETECTOR_VERSION)]
     band = evidence.band_of(versions[0] if versions else None)
     likely, unsure = pick(rows, band)
     shown = likely[:GALLERY_MAX] + unsure[:GALLERY_MAX]
     thumbs = thumbnails([_item(r) for r in shown], size=CARD_PX)
-    scored = [r for r in likely[:heatmaps] if r.get("detector.ai_score") is not None]
+    scored = [r for r in likely[:heatmaps] if r.get(SCORE) is not None]
     heats, method = heat_maps(scored)
     heat_of = {r["path"]: h for r, h in zip(scored, heats, strict=True)}
-    cards = [Card(r["path"], evidence.verdict(r), r.get("detector.ai_score"), evidence.reasons(r, band), thumb,
+    cards = [Card(r["path"], evidence.verdict(r), r.get(SCORE), evidence.reasons(r, band), thumb,
                   heat_of.get(r["path"])) for r, thumb in zip(shown, thumbs, strict=True)]
     count = len(likely[:GALLERY_MAX])
     return Galleries(cards[:count], len(likely), cards[count:], len(unsure), band,

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from genscope.report import DEFAULT_HEATMAPS, evidence, svg
 from genscope.report.answer import answer
 from genscope.report.audit_section import audit_section
+from genscope.report.columns import DETECTOR_VERSION, PHASH, PROOF, SCORE, VERDICT
 from genscope.report.gallery import galleries
 from genscope.report.heatmap import GRADIENT_CSS
 from genscope.report.sections import report_columns, signal_names, signal_sections
@@ -23,7 +24,7 @@ from genscope.report.thumbs import thumbnails
 from genscope.sources.item import Item
 
 CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes")
-FIRST_COLUMNS = ("detector.verdict", "detector.ai_score", "provenance.ai")  # shown as verdict, score, proof
+FIRST_COLUMNS = (VERDICT, SCORE, PROOF)  # shown as verdict, score, proof
 
 
 @dataclass
@@ -58,7 +59,7 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
     impact = impact if impact is not None else summary.get("dataset_impact")
     shown = _pick_rows(table, rows)
     columns = [c for c in _table_columns(table) if shown.column(c).null_count < shown.num_rows]
-    band = evidence.band_of(_first(table, "detector.version"))
+    band = evidence.band_of(_first(table, DETECTOR_VERSION))
     records = shown.to_pylist()
     items = [Item(path=r["path"], file=r["shard"] or r["path"], offset=r["offset"], size=r["bytes"])
              if r["error"] is None else None for r in records]
@@ -66,7 +67,7 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
     uris = iter(thumbnails(wanted))
     thumbs = [next(uris) if item is not None else None for item in items]
     body_rows = [{"path": r["path"], "thumb": thumb, "error": r["error"], "error_message": r["error_message"],
-                  "verdict": evidence.verdict(r), "score": _cell(r.get("detector.ai_score"), "detector.ai_score"),
+                  "verdict": evidence.verdict(r), "score": _cell(r.get(SCORE), SCORE),
                   "proof": evidence.proof_text(r), "reasons": evidence.reasons(r, band),
                   "cells": [_cell(r.get(c), c) for c in columns]} for r, thumb in zip(records, thumbs, strict=True)]
     formats = sorted(summary.get("formats", {}).items(), key=lambda kv: -kv[1])
@@ -124,7 +125,7 @@ def _cell(value: Any, column: str) -> Cell:
         return Cell("", "")
     if isinstance(value, bool):
         return Cell("yes" if value else "no", int(value))
-    if column == "phash.hash":
+    if column == PHASH:
         return Cell(f"{value:016x}", f"{value:016x}")
     if isinstance(value, int | float):
         text = f"{value:.3g}" if isinstance(value, float) else str(value)
