@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from genscope.analyses.dedup_pairs import DEFAULT_RULE, EXACT, PairJudge, Rule, candidates
 from genscope.analyses.descriptors import Descriptors
+from genscope.index.persist import faiss_module
 from genscope.signals import column
 
 PHASH, PHASH_MIRROR = column("phash", "hash"), column("phash", "mirror")
@@ -156,6 +157,7 @@ def _near_pairs(found: Descriptors, rule: Rule, row_of: dict[str, int], sets: Un
     keypoints = found.keypoints()
     judge = PairJudge(found.vectors, hashes, mirrors, has_hash, keypoints, rule)
     todo = candidates(found.vectors, hashes, mirrors, has_hash, rule)
+    judge.verify_open(todo, faiss_module().omp_get_max_threads())  # --search-threads
     judged = [(int(rows[i]), int(rows[j]), judge(int(i), int(j))) for i, j in todo]
     for a, b, _ in sorted((t for t in judged if t[2].evidence), key=lambda t: -t[2].similarity):
         if sets.find(a) == sets.find(b):

@@ -57,18 +57,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "0.972; keypoints never deciding → recall 0.315")
     parser.add_argument("--exact-only", action="store_true", help="identical bytes only (no descriptors)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
-    add_descriptor_arguments(parser)
+    add_descriptor_arguments(parser, default=None, default_note="default: lite0-fast, or lite0 where --out "
+                             "already holds lite0 descriptors (a folder scanned with --signals descriptor)")
     add_keypoint_argument(parser)
     add_replace_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from genscope.api.copies import dedup, dedup_rule
+    from genscope.api.copies import dedup, dedup_descriptor, dedup_rule
     from genscope.cli import UsageError
 
     limit_search_threads(args)
-    choice = descriptor_choice(args)
+    choice = descriptor_choice(args, default=dedup_descriptor(args.out))
     try:
         rule = dedup_rule(choice, similarity=args.threshold, floor=args.floor, phash=args.max_phash_distance,
                           inliers=args.min_inliers)
