@@ -32,7 +32,9 @@ HERE = Path(__file__).parent
 BACKBONE = HERE.parent / "detector" / "weights" / "fast" / "backbone.onnx"
 WHITENING = HERE / "whitening.npz"
 SCALES = (224, 320)
-BATCH = 16  # images of one shape per network call: fewer calls, memory stays a few MB
+# images of one shape per network call (twice that with the mirror images): on 160×120 JPEGs, one pass without
+# mirror, 2.5 ms per image at 4 against 3.3 at 1 and 3.1 at 16 (larger batches fall out of cache)
+BATCH = 4
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the (border-trimmed) image
 FULL: Box = (0.0, 0.0, 1.0, 1.0)
 
