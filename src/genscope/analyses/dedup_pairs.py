@@ -49,7 +49,7 @@ DEFAULT_RULE = Rule()
 FAST_RULE = Rule(similarity=0.9)
 
 
-@dataclass
+@dataclass(slots=True)  # one per candidate pair (~25 per image): slots halve each one's memory
 class Judgement:
     similarity: float
     phash_distance: int | None  # None: a side has no pHash
