@@ -84,7 +84,9 @@ class UnionFind:
 def dedup(records: pa.Table, found: Descriptors | None, *, rule: Rule = DEFAULT_RULE) -> Dedup:
     """Duplicate groups of the decoded rows of ``records``; ``found=None`` runs the exact-bytes pass only.
     Keypoint verification runs when ``found`` has the ``keypoints`` signal's columns."""
-    ok = records.filter(pc.is_null(records.column("error"))).sort_by("path")
+    # only the columns used here: sorting copies every column it is given (keypoints make the full table large)
+    ok = records.select(["path", "sha256", "width", "height", "error"])
+    ok = ok.filter(pc.is_null(ok.column("error"))).sort_by("path")
     paths = ok.column("path").to_pylist()
     digests = ok.column("sha256").to_pylist()
     pixels = (pc.multiply(pc.cast(ok.column("width"), pa.int64()), pc.cast(ok.column("height"), pa.int64()))

@@ -38,7 +38,7 @@ class Backend:
 # as SSCD at 0.95 (both precision 1). clip/dinov2: NOT calibrated (no real weights offline): starting points.
 REGISTRY = {b.name: b for b in (
     Backend("lite0", "genscope.signals.descriptor:DescriptorSignal", copy=0.6, duplicate=0.95),
-    Backend("lite0-fast", "genscope.signals.descriptor:FastDescriptorSignal", copy=0.6, duplicate=0.95,
+    Backend("lite0-fast", "genscope.signals.descriptor:FastDescriptorSignal", copy=0.6, duplicate=0.9,
             calibrated=False),
     Backend("sscd", "genscope.signals.descriptor:SSCDSignal", copy=0.5, duplicate=0.95),
     Backend("sscd_distilled", "genscope.signals.descriptor:SSCDSignal", copy=0.5, duplicate=0.95),

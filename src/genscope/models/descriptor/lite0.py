@@ -32,8 +32,8 @@ HERE = Path(__file__).parent
 BACKBONE = HERE.parent / "detector" / "weights" / "fast" / "backbone.onnx"
 WHITENING = HERE / "whitening.npz"
 SCALES = (224, 320)
-# images of one shape per network call (twice that with the mirror images): on 160×120 JPEGs, one pass without
-# mirror, 2.5 ms per image at 4 against 3.3 at 1 and 3.1 at 16 (larger batches fall out of cache)
+# images of one shape per network call (twice that with the mirror images): on 160×120 JPEGs (measured without
+# the mirrors), 2.5 ms per image at 4 against 3.3 at 1 and 3.1 at 16 (larger batches fall out of cache)
 BATCH = 4
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the (border-trimmed) image
 FULL: Box = (0.0, 0.0, 1.0, 1.0)
@@ -62,11 +62,10 @@ def backbone_sha256() -> str:
 
 @dataclass(frozen=True)
 class Mode:
-    """How the backbone sees an image: at which scales (longer side, px), with its mirror image or not, and
-    whether a smaller image is upscaled to the scale. Each mode is its own descriptor version."""
+    """How the backbone sees an image: at which scales (longer side, px), and whether a smaller image is
+    upscaled to the scale. Each mode is its own descriptor version."""
 
     scales: tuple[int, ...] = SCALES
-    mirror: bool = True
     upscale: bool = True
 
     def side(self, image: Image.Image, longer: int) -> int:
@@ -76,7 +75,7 @@ class Mode:
 FULL_MODE = Mode()
 # dedup's default: ORB verifies the borderline band, so the descriptor mostly ranks candidates (thresholds of
 # its own: dedup_pairs.FAST_RULE). The mirror pass stays: without it the grouping guard refused flipped copies
-# (flip recall 13/50 on the held-out benchmark)
+# (flip recall 13/50 on the held-out benchmark, pair recall 0.85)
 FAST = Mode(scales=(224,), upscale=False)
 
 
@@ -90,20 +89,17 @@ class Lite0Features:
         self.mode = mode
 
     def _run(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """``(n, C, h, w)`` maps of same-shape ``(h, w, 3)`` arrays, each averaged with its mirror's (flipped
-        back) in a mirror mode."""
+        """``(n, C, h, w)`` maps of same-shape ``(h, w, 3)`` arrays, each averaged with its mirror image's
+        (flipped back)."""
         batch = np.stack(arrays)
-        if self.mode.mirror:
-            batch = np.concatenate([batch, batch[:, :, ::-1]])
-        (fmap,) = self.session.run(["fmap"], {"input": batch.transpose(0, 3, 1, 2).astype(np.float32)})
-        if not self.mode.mirror:
-            return fmap
+        batch = np.concatenate([batch, batch[:, :, ::-1]]).transpose(0, 3, 1, 2).astype(np.float32)
+        (fmap,) = self.session.run(["fmap"], {"input": batch})
         n = len(arrays)
         return (fmap[:n] + fmap[n:, :, :, ::-1]) / 2
 
     def maps(self, image: Image.Image) -> tuple[list[np.ndarray], Box]:
-        """Per scale, the ``(C, h, w)`` map of the border-trimmed image (averaged with its mirror's in a
-        mirror mode); and the box kept by the trim (fractions of ``image``)."""
+        """Per scale, the ``(C, h, w)`` map of the border-trimmed image averaged with its mirror's; and the box
+        kept by the trim (fractions of ``image``)."""
         image, kept = trim_borders(image)
         return [self._run([resized(image, self.mode.side(image, longer))])[0] for longer in self.mode.scales], kept
 
