@@ -8,8 +8,8 @@ Quality: builds the transform benchmark (``dedup_bench.py``: a background folder
 with a seed, one copy per transform), runs each tool at its default settings in a fresh process and scores
 pair precision, pair recall and, per transform, how many copies each tool paired with their original.
 Speed (``--scale N``): N distinct synthetic small JPEGs; wall time and peak RSS (process tree) per tool, and
-genscope's descriptor pass alone (``scan --signals descriptor``) as images/s. Each tool is stopped after
-``--limit`` seconds. Median of ``--runs`` runs; results in ``benchmarks/results/dedup/``.
+genscope's descriptor pass alone (``scan`` with dedup's default descriptor signal) as images/s. Each tool is
+stopped after ``--limit`` seconds. Median of ``--runs`` runs; results in ``benchmarks/results/dedup/``.
 
 The peers are never genscope dependencies: they run from ``--peer-python`` (a venv of their own, e.g.
 ``python -m venv /work/peers-venv && /work/peers-venv/bin/pip install fastdup imagededup cleanvision``);
@@ -33,9 +33,13 @@ import pyarrow.parquet as pq
 from dedup_bench import TRANSFORMS, build, group_pairs, score
 from scan_throughput import PeakRss
 
+from genscope.api.copies import DEDUP_DESCRIPTOR
+from genscope.models.descriptor import backend
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "dedup"
 RUNNER = Path(__file__).with_name("dedup_peer_runner.py")
+DEDUP_SIGNAL = backend(DEDUP_DESCRIPTOR).signal  # the descriptor pass dedup runs by default
 PEERS = ("fastdup", "imagededup-phash", "imagededup-cnn", "cleanvision")
 PEER_MODULES = {"fastdup": "fastdup", "imagededup-phash": "imagededup", "imagededup-cnn": "imagededup",
                 "cleanvision": "cleanvision"}
@@ -74,7 +78,7 @@ def run_tool(tool: str, images: Path, work: Path, args: argparse.Namespace) -> t
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     if tool in ("genscope", "genscope-descriptor"):
-        verb = ["dedup"] if tool == "genscope" else ["scan", "--signals", "descriptor"]
+        verb = ["dedup"] if tool == "genscope" else ["scan", "--signals", DEDUP_SIGNAL]
         result = measured([sys.executable, "-m", "genscope", *verb, str(images), "--out", str(work / "out"),
                            "--quiet", "--no-report"], args.limit)
         done = result["returncode"] == 0

@@ -1,12 +1,14 @@
 """Choose ``genscope dedup``'s default rule on one split of the transform benchmark, report it on another.
 
     python benchmarks/dedup_thresholds.py        # tune: detect/train (seed 1), held out: detect/val (seed 2)
+    python benchmarks/dedup_thresholds.py --descriptor lite0     # the full two-scale descriptor's rule
 
 Both sets are built by ``dedup_bench.py`` (50 originals, one copy per transform, the rest of the folder as
 distractors). The tuning split is scanned once (descriptor, pHash, keypoints); every rule of the grid is then
 applied to the same records, and the rule with the highest pair recall at pair precision >= ``--precision``
 wins (ties: fewer keypoint verifications, then the higher floor). The held-out split then reports the chosen
-rule and, one threshold changed at a time, what each threshold buys: ``results/dedup/thresholds.json``.
+rule and, one threshold changed at a time, what each threshold buys: ``results/dedup/thresholds.json``
+(lite0) or ``thresholds-<descriptor>.json``. Each descriptor is scanned with the keypoints dedup gives it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dedup_bench import build, group_pairs, score
 from genscope.analyses import dedup as dedup_analysis
 from genscope.analyses.dedup_pairs import PairJudge, Rule
 from genscope.analyses.descriptors import descriptors
-from genscope.api.copies import KEYPOINTS, describe
+from genscope.api.copies import DEDUP_DESCRIPTOR, DEDUP_RULES, DescriptorChoice, dedup_keypoints, describe
 
 REPO = Path(__file__).resolve().parents[1]
 DETECT = REPO.parent / "shared" / "data" / "detect"
@@ -34,20 +36,17 @@ VARIANTS = {"similarity": (0.8, 0.85, 0.95, 1.0), "floor": (0.1, 0.3, 0.5, 1.0),
 
 
 def remember_verifications() -> None:
-    """Keypoint verification is a pure function of the two rows: cache it across the grid's rules."""
-    verify, cache = PairJudge.inliers, {}
+    """Keypoint verification is a pure function of the two rows: cache it across the grid's rules (each rule's
+    judge still counts the verifications it asked for, as it would without the cache)."""
+    verify, cache = PairJudge.verify_pair, {}
 
-    def cached(judge: PairJudge, i: int, j: int) -> int | None:
-        key = (id(judge.vectors), min(i, j), max(i, j))  # one descriptor set per split, reused by every rule
-        asked = judge.__dict__.setdefault("asked", set())
-        if key not in cache:
-            cache[key] = verify(judge, i, j)  # counts itself in judge.verified
-        elif key not in asked:
-            judge.verified += 1  # what this rule would have cost without the cache
-        asked.add(key)
-        return cache[key]
+    def cached(judge: PairJudge, key: tuple[int, int]) -> int:
+        full = (id(judge.vectors), *key)  # one descriptor set per split, reused by every rule
+        if full not in cache:
+            cache[full] = verify(judge, key)
+        return cache[full]
 
-    PairJudge.inliers = cached
+    PairJudge.verify_pair = cached
 
 
 def evaluate(records, found, truth: dict[str, str], rule: Rule) -> dict:
@@ -61,10 +60,11 @@ def evaluate(records, found, truth: dict[str, str], rule: Rule) -> dict:
             "pairs_by_evidence": s["pairs_by_evidence"]}
 
 
-def scanned(name: str, background: Path, seed: int, work: Path):
+def scanned(name: str, background: Path, seed: int, work: Path, descriptor: DescriptorChoice):
     truth = build(work / name, background, 50, seed)
-    records = describe([str(work / name / "images")], work / f"{name}-records", keypoints=KEYPOINTS,
-                       progress=False).records
+    suffix = "" if descriptor.backend == "lite0" else f"-{descriptor.backend}"
+    records = describe([str(work / name / "images")], work / f"{name}{suffix}-records", descriptor=descriptor,
+                       keypoints=dedup_keypoints(descriptor), progress=False).records
     return records, descriptors(records), truth
 
 
@@ -72,23 +72,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--precision", type=float, default=0.995, help="least pair precision on the tuning split")
     parser.add_argument("--work", default="/tmp/genscope-dedup-bench")
+    parser.add_argument("--descriptor", default=DEDUP_DESCRIPTOR, choices=tuple(DEDUP_RULES))
     args = parser.parse_args()
     work = Path(args.work)
+    descriptor = DescriptorChoice(args.descriptor)
     remember_verifications()
-    tune = scanned("tune-train", DETECT / "train", 1, work)
+    tune = scanned("tune-train", DETECT / "train", 1, work, descriptor)
     grid = [evaluate(*tune, Rule(**dict(zip(GRID, values, strict=True))))
             for values in itertools.product(*GRID.values())
             if values[1] <= values[0]]
     fit = [g for g in grid if g["precision"] >= args.precision]
     best = max(fit, key=lambda g: (g["recall"], -g["keypoint_verifications"], g["rule"]["floor"]))
     chosen = Rule(**best["rule"])
-    held = scanned("heldout-val", DETECT / "val", 2, work)
+    held = scanned("heldout-val", DETECT / "val", 2, work, descriptor)
     variants = [evaluate(*held, replace(chosen, **{name: value}))
                 for name, values in VARIANTS.items() for value in values
                 if (name != "floor" or value <= chosen.similarity) and (name != "similarity" or value >= chosen.floor)]
-    result = {"precision_target": args.precision, "chosen": asdict(chosen), "tune": best,
+    result = {"descriptor": args.descriptor, "precision_target": args.precision, "chosen": asdict(chosen), "tune": best,
               "heldout": evaluate(*held, chosen), "heldout_variants": variants, "grid": grid}
-    out = REPO / "benchmarks" / "results" / "dedup" / "thresholds.json"
+    name = "thresholds" if args.descriptor == "lite0" else f"thresholds-{args.descriptor}"
+    out = REPO / "benchmarks" / "results" / "dedup" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"chosen {asdict(chosen)}")

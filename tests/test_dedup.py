@@ -12,8 +12,13 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from genscope.analyses.dedup_pairs import DESCRIPTOR, KEYPOINTS, PHASH, PairJudge, Rule
-from genscope.api.copies import dedup
+from genscope.api.copies import dedup, dedup_descriptor
+from genscope.api.scan import scan
 from genscope.cli import UsageError
+from genscope.models.descriptor import load_descriptor
+from genscope.models.descriptor.lite0 import FAST, FULL, FULL_MODE, Lite0Descriptor
+from genscope.models.descriptor.local import KeypointSet, keypoints
+from genscope.signals.keypoints import KeypointsSignal, NativeKeypointsSignal
 from genscope.signals.phash import hamming, phash, phashes
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "detect" / "val" / "real" / "kodak_lossless"
@@ -80,6 +85,7 @@ def edited(tmp_path_factory) -> Path:
 
 def test_edited_copies_group_and_the_collage_does_not_chain(edited: Path, tmp_path: Path):
     result = dedup([str(edited)], tmp_path / "dd", workers=1, progress=False, report=False)
+    assert result.summary["descriptor"]["version"] == "lite0-fast-1"  # dedup's default on a new folder
     group = {Path(r["path"]).name: r["group_id"] for r in result.groups.to_pylist()}
     assert group["a.png"] == group["a_rot10.jpg"] == group["a_jitter.jpg"]
     assert group["b.png"] == group["b_flip.jpg"]
@@ -113,3 +119,56 @@ def test_cli_refuses_a_floor_above_the_threshold(tmp_path: Path):
         args.func(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["dedup", str(tmp_path), "--out", str(tmp_path / "d"), "--max-phash-distance", "65"])
+
+
+def test_dedup_reuses_the_lite0_descriptors_of_a_scanned_folder(edited: Path, tmp_path: Path):
+    out = tmp_path / "dd"
+    assert dedup_descriptor(out) == "lite0-fast"  # nothing scanned yet
+    scan([str(edited)], out, signals=["descriptor", "phash", "keypoints"], workers=1, progress=False, report=False)
+    assert dedup_descriptor(out) == "lite0"
+    result = dedup([str(edited)], out, workers=1, progress=False, report=False)
+    assert result.summary["descriptor"]["version"] == "lite0-1"
+    assert result.summary["near_duplicate_pairs"] >= 3
+
+
+def test_fast_descriptor_is_a_version_of_its_own_and_ignores_mirroring():
+    image = kodak("kodim05.png")
+    fast, full = load_descriptor("lite0-fast", threads=1), load_descriptor("lite0", threads=1)
+    assert fast.version != full.version
+    direct, mirrored = fast.embed([image, ImageOps.mirror(image)])
+    assert float(direct @ mirrored) == pytest.approx(1.0, abs=1e-3)
+    assert float(direct @ full.embed([image])[0]) < 0.99  # not interchangeable with lite0's vectors
+
+
+def test_fast_mode_never_upscales_and_batched_embedding_equals_one_by_one():
+    small = kodak("kodim05.png").resize((120, 80))
+    assert (FAST.side(small, 224), FULL_MODE.side(small, 224)) == (120, 224)
+    descriptor = Lite0Descriptor(threads=1)
+    images = [small, small.rotate(5), kodak("kodim08.png")]  # two of one shape share a network call
+    one_by_one = descriptor.whiten(np.concatenate([descriptor.features.pooled(im, [FULL])[0] for im in images]))
+    np.testing.assert_allclose(descriptor.embed(images), one_by_one, atol=1e-5)
+
+
+def test_native_keypoints_keep_a_small_image_at_its_size():
+    photo = kodak("kodim05.png")  # 768 px wide: both settings resize it to 512
+    small = photo.resize((192, 128))
+    assert np.array_equal(NativeKeypointsSignal.find(small).codes, keypoints(small, longer=192).codes)
+    assert not np.array_equal(KeypointsSignal.find(small).codes, keypoints(small, longer=192).codes)
+    assert np.array_equal(NativeKeypointsSignal.find(photo).codes, KeypointsSignal.find(photo).codes)
+
+
+def test_verifying_open_pairs_on_threads_gives_the_serial_judgements():
+    a = kodak("kodim08.png")
+    images = [a, a.rotate(10, resample=Image.Resampling.BILINEAR, expand=True), kodak("kodim05.png")]
+    points = KeypointSet.of([keypoints(image) for image in images])
+    # every pair at cosine 0.5 (the band) with pHashes far apart: only keypoints can settle them
+    vectors = np.array([[1, 0, 0], [0.5, 0.75 ** 0.5, 0], [0.5, 0.25 / 0.75 ** 0.5, (2 / 3) ** 0.5]], np.float32)
+    hashes = np.array([0, 0xFFFFFFFF00000000, 0x00000000FFFFFFFF], np.uint64)
+    rule = Rule(similarity=0.9, floor=0.15, phash=10, inliers=10)
+    pairs = np.array([[0, 1], [0, 2], [1, 2], [1, 0]])
+    serial, threaded = (PairJudge(vectors, hashes, hashes, np.ones(3, bool), points, rule) for _ in range(2))
+    threaded.verify_open(pairs, threads=2)
+    assert threaded.verified == 3  # (1, 0) is (0, 1)
+    assert [threaded(i, j) for i, j in pairs] == [serial(i, j) for i, j in pairs]
+    assert threaded.verified == 3 and serial.verified == 3
+    assert threaded(0, 1).evidence == KEYPOINTS and threaded(0, 2).evidence is None

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from genscope.analyses.dedup_pairs import DEFAULT_RULE, EXACT, PairJudge, Rule, candidates
 from genscope.analyses.descriptors import Descriptors
+from genscope.index.persist import faiss_module
 from genscope.signals import column
 
 PHASH, PHASH_MIRROR = column("phash", "hash"), column("phash", "mirror")
@@ -83,7 +84,9 @@ class UnionFind:
 def dedup(records: pa.Table, found: Descriptors | None, *, rule: Rule = DEFAULT_RULE) -> Dedup:
     """Duplicate groups of the decoded rows of ``records``; ``found=None`` runs the exact-bytes pass only.
     Keypoint verification runs when ``found`` has the ``keypoints`` signal's columns."""
-    ok = records.filter(pc.is_null(records.column("error"))).sort_by("path")
+    # only the columns used here: sorting copies every column it is given (keypoints make the full table large)
+    ok = records.select(["path", "sha256", "width", "height", "error"])
+    ok = ok.filter(pc.is_null(ok.column("error"))).sort_by("path")
     paths = ok.column("path").to_pylist()
     digests = ok.column("sha256").to_pylist()
     pixels = (pc.multiply(pc.cast(ok.column("width"), pa.int64()), pc.cast(ok.column("height"), pa.int64()))
@@ -156,6 +159,7 @@ def _near_pairs(found: Descriptors, rule: Rule, row_of: dict[str, int], sets: Un
     keypoints = found.keypoints()
     judge = PairJudge(found.vectors, hashes, mirrors, has_hash, keypoints, rule)
     todo = candidates(found.vectors, hashes, mirrors, has_hash, rule)
+    judge.verify_open(todo, faiss_module().omp_get_max_threads())  # --search-threads
     judged = [(int(rows[i]), int(rows[j]), judge(int(i), int(j))) for i, j in todo]
     for a, b, _ in sorted((t for t in judged if t[2].evidence), key=lambda t: -t[2].similarity):
         if sets.find(a) == sets.find(b):

@@ -12,6 +12,7 @@ Thresholds: see ``docs/replication.md`` (chosen on the benchmark of ``benchmarks
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +45,11 @@ class Rule:
 
 
 DEFAULT_RULE = Rule()
+# lite0-fast (dedup's default descriptor, with native-size keypoints): the same benchmark, the same grid
+FAST_RULE = Rule(similarity=0.9)
 
 
-@dataclass
+@dataclass(slots=True)  # one per candidate pair (~25 per image): slots halve each one's memory
 class Judgement:
     similarity: float
     phash_distance: int | None  # None: a side has no pHash
@@ -66,6 +69,16 @@ class PairJudge:
         self._inliers: dict[tuple[int, int], int] = {}
 
     def __call__(self, i: int, j: int) -> Judgement:
+        judgement = self._cheap(i, j)
+        if judgement is not None:
+            return judgement
+        similarity, distance = float(self.vectors[i] @ self.vectors[j]), self.phash_distance(i, j)
+        inliers = self.inliers(i, j)
+        return Judgement(similarity, distance, inliers,
+                         KEYPOINTS if inliers is not None and inliers >= self.rule.inliers else None)
+
+    def _cheap(self, i: int, j: int) -> Judgement | None:
+        """The judgement when the descriptor or pHash settles it; None when only keypoints can."""
         rule = self.rule
         similarity = float(self.vectors[i] @ self.vectors[j])
         distance = self.phash_distance(i, j)
@@ -75,9 +88,18 @@ class PairJudge:
             return Judgement(similarity, distance, None, None)
         if distance is not None and distance <= rule.phash:
             return Judgement(similarity, distance, None, PHASH)
-        inliers = self.inliers(i, j)
-        return Judgement(similarity, distance, inliers,
-                         KEYPOINTS if inliers is not None and inliers >= rule.inliers else None)
+        return None
+
+    def verify_open(self, pairs: np.ndarray, threads: int) -> None:
+        """Verify, on ``threads`` threads, the keypoints of every pair in ``pairs`` that only keypoints can
+        settle, so judging them afterwards reads the cache (OpenCV's matching releases the GIL)."""
+        if self.keypoints is None:
+            return
+        todo = list(dict.fromkeys((min(i, j), max(i, j)) for i, j in pairs.tolist()
+                                  if (min(i, j), max(i, j)) not in self._inliers and self._cheap(i, j) is None))
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            self._inliers.update(zip(todo, pool.map(self.verify_pair, todo), strict=True))
+        self.verified += len(todo)
 
     def phash_distance(self, i: int, j: int) -> int | None:
         if not (self.has_hash[i] and self.has_hash[j]):
@@ -90,10 +112,14 @@ class PairJudge:
             return None
         key = (min(i, j), max(i, j))
         if key not in self._inliers:
-            a, b = self.keypoints[key[0]], self.keypoints[key[1]]
-            self._inliers[key] = verify(a, b)[0] if a is not None and b is not None else 0
+            self._inliers[key] = self.verify_pair(key)
             self.verified += 1
         return self._inliers[key]
+
+    def verify_pair(self, key: tuple[int, int]) -> int:
+        """Inliers of rows ``key`` (0 where one has no keypoints); uncached."""
+        a, b = self.keypoints[key[0]], self.keypoints[key[1]]
+        return verify(a, b)[0] if a is not None and b is not None else 0
 
 
 def candidates(vectors: np.ndarray, hashes: np.ndarray, mirrors: np.ndarray, has_hash: np.ndarray,

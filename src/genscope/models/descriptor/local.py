@@ -95,11 +95,14 @@ def _cv2():
     return cv2
 
 
-def keypoints(image: Image.Image, count: int = MAX_KEYPOINTS, longer: int = LONGER) -> Keypoints:
-    """ORB keypoints of ``image`` resized to ``longer`` px: the ``count`` strongest corners, strongest first."""
+def keypoints(image: Image.Image, count: int = MAX_KEYPOINTS, longer: int = LONGER, upscale: bool = True) -> Keypoints:
+    """ORB keypoints of ``image`` resized to ``longer`` px (``upscale=False``: a smaller image stays as it is):
+    the ``count`` strongest corners, strongest first."""
     cv2 = _cv2()
     grey = image.convert("L")
     scale = longer / max(grey.size)
+    if not upscale:
+        scale = min(scale, 1.0)
     grey = grey.resize((max(8, round(grey.width * scale)), max(8, round(grey.height * scale))),
                        Image.Resampling.BILINEAR)
     pixels = np.asarray(grey)
