@@ -208,3 +208,21 @@ def test_library_errors_name_the_problem_not_a_traceback(scanned, tmp_path: Path
         genscope.clean(scanned["scan"], 5.0, calibration=scanned["calibration"])
     with pytest.raises(genscope.InputError, match="genscope dedup"):
         genscope.clean(scanned["scan"], 0.05, calibration=scanned["calibration"], drop_duplicates=tmp_path)
+
+
+def test_audit_of_records_without_their_scan_summary_still_writes_a_report(scanned, tmp_path: Path) -> None:
+    """A records folder copied on its own, or one bare part, has no ``summary.json`` beside it: the report says what
+    the scan would have recorded is not recorded, instead of failing to render."""
+    import shutil
+
+    alone = tmp_path / "copied" / "records.parquet"
+    shutil.copytree(scanned["scan"] / "records.parquet", alone)
+    bare = tmp_path / "bare.parquet"
+    shutil.copy(sorted(alone.glob("*.parquet"))[0], bare)
+    for records in (alone, bare):
+        out = tmp_path / f"audit-{records.name}-{records.parent.name}"
+        done = run_genscope("audit", str(records), "--out", str(out), "--calibration", str(scanned["calibration"]))
+        assert done.returncode == 0, done.stderr
+        html = (out / "report.html").read_text()
+        assert "Dataset impact" in html and "genscope not recorded" in html
+        assert "images/s not recorded" in html and "Inputs: not recorded" in html and "Signals: not recorded" in html

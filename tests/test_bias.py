@@ -327,11 +327,12 @@ def test_records_on_disk_are_read_in_batches_and_give_what_the_table_gives(tmp_p
 
 
 def test_the_tallies_hold_a_row_per_image_with_faces_only() -> None:
-    from genscope.analyses.bias import as_batches, tally
+    from genscope.analyses.batches import Records
+    from genscope.analyses.bias import tally
     from genscope.analyses.bias_recall import RecallCorrection
 
     table = _records(["a", "b"] * 50, [["dark"] if i < 10 else [] for i in range(100)])
-    found, _, _ = tally(as_batches(table), "group", RecallCorrection.parse(None))
+    found, _, _ = tally(Records(table=table, batch_rows=16), "group", RecallCorrection.parse(None))
     assert found.cells.shape == (10, len(CATEGORY_NAMES)) and found.cells.dtype == np.int32
     assert found.empty.tolist() == [45, 45] and found.pooled().count == 100
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,25 +76,6 @@ def records_dataset(out: str | os.PathLike) -> ds.Dataset:
 def read_records(out: str | os.PathLike) -> pa.Table:
     """All records of a scan folder (or of a records folder/file given directly); URIs work too."""
     return records_dataset(out).to_table()
-
-
-def record_batches(out: str | os.PathLike, columns: Sequence[str],
-                   batch_rows: int = 8192) -> Iterator[pa.RecordBatch]:
-    """The records of a scan folder (or of a records folder/file given directly, URIs too) batch by batch, with only
-    those of ``columns`` that each part holds: a reader's memory is one batch, not the table."""
-    location = os.fspath(out).rstrip("/")
-    folder = Folder.at(location)
-    if folder.kind() == "file":
-        files = [folder.path]
-    else:
-        if not location.endswith(RECORDS_NAME) and folder.child(RECORDS_NAME).kind() == "folder":
-            folder = folder.child(RECORDS_NAME)
-        files = [folder.file(name) for name in folder.names(suffix=".parquet")]
-    for name in files:
-        with folder.filesystem.open_input_file(name) as handle:
-            part = pq.ParquetFile(handle)
-            present = [c for c in columns if c in part.schema_arrow.names]
-            yield from part.iter_batches(batch_size=batch_rows, columns=present)
 
 
 def list_parts(folder: Folder, unit: str = "") -> list[str]:

@@ -5,7 +5,6 @@ it keeps is per image with a face a row of counts, and the faces themselves."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from genscope.analyses.audit import column_values
+from genscope.analyses.batches import Records
 from genscope.analyses.bias_recall import RecallCorrection
 from genscope.errors import InputError
 from genscope.models.faces.skintone import CATEGORY_NAMES
@@ -27,12 +27,8 @@ LOCATED = ("path", "shard", "offset", "bytes", "width")  # what re-reads an imag
 NO_GROUP = "(none)"
 BOOTSTRAP = 1000
 PERMUTATIONS = 1000
-BATCH_ROWS = 8192
 _CELLS = 4_000_000  # resamples × images held at once: bounds the bootstrap's memory on large groups
 _INDEX = pa.array(CATEGORY_NAMES)
-
-# Reads the named columns of a set of records (those it has), batch by batch; called once per pass.
-Batches = Callable[[Sequence[str]], Iterable[pa.RecordBatch]]
 
 
 class BiasError(InputError):
@@ -80,17 +76,17 @@ class Tallies:
         return Images(self.cells, int(self.empty.sum()))
 
 
-def run_bias(records: pa.Table | Batches, *, by: str = "prompt", reference: pa.Table | Batches | None = None,
+def run_bias(records: pa.Table | Records, *, by: str = "prompt", reference: pa.Table | Records | None = None,
              recall: dict[str, Any] | None = None, min_confidence: float = 0.0, seed: int = 0) -> Bias:
-    """``records``: a table, or a reader of its batches (``Batches``). ``recall``: the detector's recall per ITA
+    """``records``: a table, or records read a batch at a time (``Records``). ``recall``: the detector's recall per ITA
     category (``{"dark": 0.8, …}``), or per category and face size as ``benchmarks/faces_recall.py`` writes it; each
     found face then stands for 1/recall faces, so a band the detector misses more is not under-counted.
     ``min_confidence``: faces the detector was less sure of are left out (stricter than the scan's threshold
     without rescanning: its least confident boxes are where silhouettes and lights pass for faces)."""
     rng = np.random.default_rng(seed)
     correction = RecallCorrection.parse(recall)
-    found, faces, located = tally(as_batches(records), by, correction, min_confidence, keep_faces=True)
-    ref = None if reference is None else tally(as_batches(reference), by, correction, min_confidence,
+    found, faces, located = tally(Records.of(records), by, correction, min_confidence, keep_faces=True)
+    ref = None if reference is None else tally(Records.of(reference), by, correction, min_confidence,
                                                group_required=False)[0]
     rows = []
     for key in sorted(found.groups):
@@ -115,29 +111,20 @@ def run_bias(records: pa.Table | Batches, *, by: str = "prompt", reference: pa.T
     return Bias(summary, groups_table(rows), faces, located)
 
 
-def as_batches(records: pa.Table | Batches) -> Batches:
-    if not isinstance(records, pa.Table):
-        return records
-
-    def read(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
-        yield from records.select([c for c in columns if c in records.column_names]).to_batches(BATCH_ROWS)
-
-    return read
-
-
-def tally(read: Batches, by: str, correction: RecallCorrection, min_confidence: float = 0.0, *,
+def tally(records: Records, by: str, correction: RecallCorrection, min_confidence: float = 0.0, *,
           keep_faces: bool = False, group_required: bool = True) -> tuple[Tallies, pa.Table | None, pa.Table | None]:
     """One pass over the records: per image with measured faces its group and cell counts, per group the judged
     images without any, and (``keep_faces``) one row per face kept plus where its image is. An image is judged when
     the faces signal ran on it and did not fail. ``group_required=False``: records without the ``by`` column are
     one pool (a reference that lacks it) rather than an error."""
-    name = group_column(read, by)
+    name = group_column(records, by)
     out = Tallies(codes=np.zeros(0, np.int32), cells=np.zeros((0, correction.cells), np.int32),
                   empty=np.zeros(0, np.int64))
     codes, cells, faces, located = [], [], [], []
     empty, judged_images = np.zeros(0, np.int64), np.zeros(0, np.int64)  # per group code
     seen_faces = seen_group = False
-    for batch in read(list(dict.fromkeys([*LOCATED, "meta", FACES, FACES_ERROR, name]))):
+    tables = records.batches([*LOCATED, "meta", FACES, FACES_ERROR, name])
+    for batch in (batch for table in tables for batch in table.to_batches()):  # the tallies work on single arrays
         if FACES not in batch.schema.names:
             out.images += batch.num_rows
             out.not_judged += batch.num_rows
@@ -188,11 +175,11 @@ def _grown(counts: np.ndarray, size: int) -> np.ndarray:
     return np.pad(counts, (0, size - len(counts)))
 
 
-def group_column(read: Batches, by: str) -> str:
+def group_column(records: Records, by: str) -> str:
     """``prompt`` is the generation prompt read from provenance metadata where any image has one, else a ``prompt``
     column or meta key: a first pass reads that one column."""
-    if by == "prompt" and any(batch.num_columns and batch.column(0).null_count < batch.num_rows
-                              for batch in read([PROMPT])):
+    if by == "prompt" and PROMPT in records.columns and any(table.column(PROMPT).null_count < table.num_rows
+                                                            for table in records.batches([PROMPT])):
         return PROMPT
     return by
 

@@ -7,6 +7,7 @@ rows (all rows below that, so small collections get the exact figure of before).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -71,9 +72,10 @@ def overview_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c in COLUMNS or c.endswith(".error")]
 
 
-def record_batches(out: str) -> Iterable[pa.Table]:
-    """The records of a scan folder a batch at a time, with only the columns the overview reads."""
-    records = Records.of(out)
+def overview_batches(source: str | os.PathLike | Records) -> Iterable[pa.Table]:
+    """The records (of a scan folder, or already opened) a batch at a time, with only the columns the overview
+    reads."""
+    records = Records.of(source)
     return records.batches(overview_columns(records.columns))
 
 

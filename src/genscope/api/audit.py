@@ -11,8 +11,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from genscope.analyses.audit import AUDIT_SAMPLE, Audit, run_audit
-from genscope.analyses.batches import Records
-from genscope.analyses.overview import overview, overview_columns
+from genscope.analyses.overview import overview, overview_batches
 from genscope.analyses.quantify import Calibration
 from genscope.api.inputs import load_calibration, open_records, scan_summary
 from genscope.api.result import Result
@@ -63,11 +62,8 @@ def audit(records: str | os.PathLike | pa.Table, *, by: str | None = None, label
     ``threshold``: the detector's operating threshold (default: the model's); ``sample``: the most rows that
     shortcut AUCs, diversity (per side) and the report use (a uniform, seeded sample; counts and the share
     always use every row). The records are read a batch at a time, never whole."""
-    if isinstance(records, pa.Table):
-        source, summary = Records.of(records), overview(records)
-    else:
-        source = open_records(records)
-        summary = scan_summary(records, overview(source.batches(overview_columns(source.columns))))
+    source = open_records(records)
+    summary = scan_summary(records, overview(overview_batches(source)))
     if not isinstance(calibration, Calibration):
         calibration = load_calibration(calibration)
     found = run_audit(source, calibration=calibration, by=by, labels=labels, embeddings=embeddings,

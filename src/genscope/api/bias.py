@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from genscope.analyses.bias import Batches, run_bias
-from genscope.api.inputs import records_reader
+from genscope.analyses.bias import run_bias
+from genscope.api.inputs import open_records
 from genscope.api.result import Result
 from genscope.errors import InputError
 from genscope.models.faces import RECALL
@@ -36,11 +36,6 @@ class BiasResult(Result):
         return write(self.summary, self.faces, self.located, Path(path))
 
 
-def _records(records: str | os.PathLike | pa.Table) -> pa.Table | Batches:
-    """A table as it is; a path as a reader of its batches, so the records are never held whole."""
-    return records if isinstance(records, pa.Table) else records_reader(records)
-
-
 def _recall(recall: str | os.PathLike | dict[str, Any] | None) -> dict[str, Any] | None:
     if recall is None or isinstance(recall, dict):
         return recall
@@ -62,6 +57,6 @@ def bias(records: str | os.PathLike | pa.Table, *, by: str = "prompt",
     detector's recall to correct the shares for faces it misses: ``"shipped"`` (measured per tone band and face size
     on portraits, ``models/faces/recall.json``), a mapping per ITA category, JSON text or a JSON file;
     ``min_confidence``: leave out faces the detector was less sure of; ``seed``: bootstrap and permutations."""
-    found = run_bias(_records(records), by=by, reference=None if reference is None else _records(reference),
+    found = run_bias(open_records(records), by=by, reference=None if reference is None else open_records(reference),
                      recall=_recall(recall), min_confidence=min_confidence, seed=seed)
     return BiasResult(summary=found.summary, groups=found.groups, faces=found.faces, located=found.located)

@@ -89,7 +89,7 @@ def clean(records: str | os.PathLike | pa.Table, max_generated: float, *,
     again when asked for or written."""
     if not 0 <= max_generated < 1:
         raise InputError(f"max_generated is a fraction in [0, 1), got {max_generated}")
-    source = Records.of(records) if isinstance(records, pa.Table) else open_records(records)
+    source = open_records(records)
     copies = duplicate_copies(drop_duplicates) if drop_duplicates is not None else set()
     if SCORE not in source.columns:
         raise InputError("these records have no detector scores: scan with --signals …,detector first")

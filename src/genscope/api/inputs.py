@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +16,13 @@ if TYPE_CHECKING:
     from genscope.analyses.quantify import Calibration
 
 
-def open_records(target: str | Path) -> Records:
-    """Records from a scan folder, a records folder or one Parquet file, to read in batches."""
+def open_records(target: str | Path | pa.Table) -> Records:
+    """Records from a scan folder, a records folder or one Parquet file, or a table already in memory, to read in
+    batches."""
     from genscope.analyses.batches import Records
 
+    if isinstance(target, pa.Table):
+        return Records.of(target)
     path = records_path(target)
     try:
         records = Records.of(path)
@@ -31,39 +33,15 @@ def open_records(target: str | Path) -> Records:
     return records
 
 
-def scan_summary(target: str | Path, counts: dict[str, Any]) -> dict[str, Any]:
-    """The overview's ``counts`` of the records, with what the scan that wrote them said about itself."""
+def scan_summary(target: str | Path | pa.Table, counts: dict[str, Any]) -> dict[str, Any]:
+    """The overview's ``counts`` of the records, with what the scan that wrote them said about itself (where its
+    ``summary.json`` is beside them: a table in memory, a bare part or a records folder copied alone has none)."""
+    if isinstance(target, pa.Table):
+        return counts
     path = Path(target)
     summary_file = path / "summary.json" if path.is_dir() else path.parent / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     return counts | {k: v for k, v in summary.items() if k in ("signals", "timing", "inputs_named", "genscope_version")}
-
-
-def load_records(target: str | Path) -> tuple[pa.Table, dict[str, Any]]:
-    """The whole records table of a scan folder, a records folder or one Parquet file, and the scan summary."""
-    from genscope.analyses.overview import overview
-
-    try:
-        table = open_records(target).read()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"cannot read records from {target}: {exc}") from None
-    return table, scan_summary(target, overview(table))
-
-
-def records_reader(target: str | Path) -> Callable[[Sequence[str]], Iterator[pa.RecordBatch]]:
-    """What reads the records of a scan folder, a records folder or one Parquet file batch by batch, named columns
-    only, without holding the table; checked as ``load_records`` checks its target."""
-    from genscope.records import record_batches
-
-    path = records_path(target)
-
-    def read(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
-        try:
-            yield from record_batches(path, columns)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"cannot read records from {target}: {exc}") from None
-
-    return read
 
 
 def records_path(target: str | Path) -> Path:

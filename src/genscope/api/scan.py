@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from genscope import __version__
 from genscope.analyses.audit import PROVENANCE, SCORE, impact_summary
-from genscope.analyses.overview import overview, record_batches
+from genscope.analyses.overview import overview, overview_batches
 from genscope.decode import DEFAULT_MAX_PIXELS
 from genscope.engine.base import EngineError, EngineOptions, Job, UnitReport
 from genscope.engine.driver import Orphans, RowCountError, execute
@@ -125,7 +125,7 @@ def scan(paths: list[str] | str, out: str | os.PathLike, *, signals: list[str] |
                                 "(s3://…) or a folder every node shares") from None
             raise ScanError(f"internal error: {exc}") from None
     finished = time.time()
-    summary = overview(record_batches(out_location)) | {
+    summary = overview(overview_batches(out_location)) | {
         "genscope_version": __version__,
         "inputs_named": [os.fspath(t) for t in targets],
         "duplicate_inputs_ignored": totals.duplicates,

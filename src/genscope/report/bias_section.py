@@ -17,7 +17,7 @@ from genscope.models.faces.skintone import CATEGORY_NAMES, MONK_HEX
 from genscope.report import svg
 from genscope.report.columns import FACES
 from genscope.report.sections import Block, Section, generic_section
-from genscope.report.thumbs import image_uri, load_image
+from genscope.report.thumbs import image_uri, load_image, record_item
 from genscope.sources.item import Item
 
 # one swatch per ITA category, lightest first: Monk tones 1, 4, 5, 6, 7, 9 roughly span the same range
@@ -67,9 +67,7 @@ def face_grid(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None
         cells = []
         for face in picked:
             record = where[face["path"]]
-            item = Item(path=record["path"], file=record["shard"] or record["path"], offset=record["offset"],
-                        size=record["bytes"])
-            uri = face_crop(item, record["width"], face)
+            uri = face_crop(record_item(record), record["width"], face)
             tip = escape(f"{face['path']}: ITA {face['ita']:.0f}°, {face['ita_category']}, Monk {face['monk']}")
             cells.append(f'<img src="{uri}" title="{tip}" alt="{tip}" height="{CROP_PX}">' if uri
                          else f'<span title="{tip}">?</span>')

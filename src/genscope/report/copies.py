@@ -15,7 +15,7 @@ import jinja2
 import pyarrow as pa
 from markupsafe import Markup
 
-from genscope.report.thumbs import thumbnails
+from genscope.report.thumbs import record_item, thumbnails
 from genscope.sources.item import Item
 
 FRAME = 100.0  # the gallery draws thumbnails letterboxed into a square; boxes are percentages of it
@@ -64,7 +64,7 @@ class ImageLookup:
         row = self.rows.get(path)
         if row is None or row.get("error"):
             return None
-        return Item(path=path, file=row.get("shard") or path, offset=row.get("offset"), size=row.get("bytes"))
+        return record_item(row)
 
     def frame_box(self, path: str, box: Box | None) -> tuple[float, float, float, float] | None:
         """``box`` as (left, top, width, height) percentages of the square frame the thumbnail sits in."""

@@ -12,8 +12,7 @@ import pyarrow as pa
 
 from genscope.report import DEFAULT_HEATMAPS, evidence
 from genscope.report.columns import DETECTOR_VERSION, PROOF, SCORE
-from genscope.report.thumbs import image_uri, load_image, thumbnails
-from genscope.sources.item import Item
+from genscope.report.thumbs import image_uri, load_image, record_item, thumbnails
 
 CARD_PX = 240
 GALLERY_MAX = 24  # per gallery; the table holds the rest
@@ -61,10 +60,6 @@ def pick(rows: list[dict[str, Any]], band: tuple[float, float]) -> tuple[list[di
     return likely, unsure
 
 
-def _item(row: dict[str, Any]) -> Item:
-    return Item(path=row["path"], file=row["shard"] or row["path"], offset=row["offset"], size=row["bytes"])
-
-
 def heat_maps(rows: list[dict[str, Any]]) -> tuple[list[str | None], str | None]:
     """Heat-map thumbnails by the model that scored, or none when that model is not a shipped one."""
     from genscope.models.detector import Detector
@@ -80,7 +75,7 @@ def heat_maps(rows: list[dict[str, Any]]) -> tuple[list[str | None], str | None]
         return [None] * len(rows), None
     uris: list[str | None] = []
     for row in rows:
-        image = load_image(_item(row), 1024)  # the CLIP view is 224 px; the fast model's windows 192
+        image = load_image(record_item(row), 1024)  # the CLIP view is 224 px; the fast model's windows 192
         try:
             uris.append(None if image is None else image_uri(blend(image, detector.explain(image)), CARD_PX))
         except (OSError, ValueError):  # unreadable now, or too small to explain
@@ -99,7 +94,7 @@ def galleries(table: pa.Table, heatmaps: int = DEFAULT_HEATMAPS) -> Galleries | 
     band = evidence.band_of(versions[0] if versions else None)
     likely, unsure = pick(rows, band)
     shown = likely[:GALLERY_MAX] + unsure[:GALLERY_MAX]
-    thumbs = thumbnails([_item(r) for r in shown], size=CARD_PX)
+    thumbs = thumbnails([record_item(r) for r in shown], size=CARD_PX)
     scored = [r for r in likely[:heatmaps] if r.get(SCORE) is not None]
     heats, method = heat_maps(scored)
     heat_of = {r["path"]: h for r, h in zip(scored, heats, strict=True)}

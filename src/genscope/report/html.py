@@ -20,8 +20,7 @@ from genscope.report.columns import DETECTOR_VERSION, PHASH, PROOF, SCORE, VERDI
 from genscope.report.gallery import galleries
 from genscope.report.heatmap import GRADIENT_CSS
 from genscope.report.sections import report_columns, signal_names, signal_sections
-from genscope.report.thumbs import thumbnails
-from genscope.sources.item import Item
+from genscope.report.thumbs import record_item, thumbnails
 
 CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes")
 FIRST_COLUMNS = (VERDICT, SCORE, PROOF)  # shown as verdict, score, proof
@@ -61,8 +60,7 @@ def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
     columns = [c for c in _table_columns(table) if shown.column(c).null_count < shown.num_rows]
     band = evidence.band_of(_first(table, DETECTOR_VERSION))
     records = shown.to_pylist()
-    items = [Item(path=r["path"], file=r["shard"] or r["path"], offset=r["offset"], size=r["bytes"])
-             if r["error"] is None else None for r in records]
+    items = [record_item(r) if r["error"] is None else None for r in records]
     wanted = [item for item in items if item is not None]
     uris = iter(thumbnails(wanted))
     thumbs = [next(uris) if item is not None else None for item in items]

@@ -12,6 +12,7 @@ import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -19,6 +20,12 @@ from genscope.decode import DEFAULT_MAX_PIXELS, register_optional_decoders
 from genscope.sources.item import DEFAULT_MAX_BYTES, Item, ReadError, read_item
 
 THUMB_PX = 112
+
+
+def record_item(row: dict[str, Any]) -> Item:
+    """Where a records row's image is: its own file, or a member of a tar shard at an offset."""
+    return Item(path=row["path"], file=row.get("shard") or row["path"], offset=row.get("offset"),
+                size=row.get("bytes"))
 
 
 def load_image(item: Item, size: int) -> Image.Image | None:
