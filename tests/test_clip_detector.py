@@ -136,7 +136,7 @@ def test_feature_blocks_are_the_embedding_cls_token_and_patch_mean_each_a_unit_v
 def test_training_writes_a_loadable_calibrated_model(tiny_model):
     config = json.loads((tiny_model / "config.json").read_text())
     assert config["kind"] == "clip" and config["encoder"] == "tiny.onnx" and config["features"] == list(FEATURES)
-    assert config["detail"] is True  # the default: the head reads the whole image and its detail view
+    assert config["detail"] is False  # the default: the whole image only (--detail: clip-detail)
     assert (tiny_model / "tiny.onnx").is_file()  # a local tower travels with the model
     assert config["train"]["images"] == 24 and config["train"]["views"] == ["raw", "norm", "aug0", "aug1"]
     assert (tiny_model / "calibration.npz").is_file() and (tiny_model / "head.npz").is_file()
@@ -151,21 +151,33 @@ def test_training_writes_a_loadable_calibrated_model(tiny_model):
     assert max(r["ai_score"] for r in res[:4]) < min(r["ai_score"] for r in res[4:])
 
 
-def test_a_detail_model_reads_both_views_and_a_whole_view_model_one(tiny_model, tmp_path):
-    det = Detector.load(tiny_model, threads=1)
+@pytest.fixture(scope="module")
+def tiny_detail_model(tiny_model) -> Path:
+    """The same training data and tower, trained with ``--detail``."""
+    root = tiny_model.parent
+    done = run_genscope("train-detector", "--kind", "clip", "--detail", "--data", str(root / "manifest.csv"), "--out",
+                        str(root / "detail"), "--backbone", str(tiny_model / "tiny.onnx"), "--cache",
+                        str(root / "cache"), "--folds", "3")
+    assert done.returncode == 0, done.stderr
+    return root / "detail"
+
+
+def test_a_detail_model_reads_both_views_and_a_whole_view_model_one(tiny_model, tiny_detail_model):
     img = textured(400, 300, 7, smooth=False)
+    whole = Detector.load(tiny_model, threads=1)
+    assert not whole.detail and whole.windows(img).shape == (1, SIDE, SIDE, 3)
+    assert whole.head.coef.shape == (whole.extractor.dim,)
+    det = Detector.load(tiny_detail_model, threads=1)
+    assert json.loads((tiny_detail_model / "config.json").read_text())["detail"] is True
     pair = det.windows(img)
     assert pair.shape == (1, 2, SIDE, SIDE, 3) and np.array_equal(pair[0, 1], detail_view(img))
     assert det.head.coef.shape == (2 * det.extractor.dim,)
-    manifest = tiny_model.parent / "manifest.csv"
-    done = run_genscope("train-detector", "--kind", "clip", "--no-detail", "--data", str(manifest), "--out",
-                        str(tmp_path / "whole"), "--backbone", str(tiny_model / "tiny.onnx"),
-                        "--cache", str(tiny_model.parent / "cache"), "--folds", "3")
-    assert done.returncode == 0, done.stderr
-    whole = Detector.load(tmp_path / "whole", threads=1)
-    assert not whole.detail and whole.windows(img).shape == (1, SIDE, SIDE, 3)
-    assert whole.head.coef.shape == (whole.extractor.dim,)
-    assert 0.0 <= whole.predict([img])[0]["ai_score"] <= 1.0
+    smooth = [textured(300, 280, 300 + i, smooth=True) for i in range(3)]
+    noisy = [textured(300, 280, 400 + i, smooth=False) for i in range(3)]
+    res = det.predict(smooth + noisy)
+    assert max(r["ai_score"] for r in res[:3]) < min(r["ai_score"] for r in res[3:])
+    heat = det.explain(img)  # the detail view's features held fixed while the whole view is occluded
+    assert heat.shape == (300, 400) and heat.max() == pytest.approx(1.0)
 
 
 def test_refuses_what_it_cannot_judge(tiny_model):

@@ -47,7 +47,7 @@ def encoder_path(encoder: str | Path) -> Path:
 
 def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed: int = 0, folds: int = 5,
                cache_dir: str | Path = "work-tmp/clip-cache", threads: int | None = None,
-               encoder: str | Path = ENCODER, progress: bool = True, detail: bool = True) -> dict:
+               encoder: str | Path = ENCODER, progress: bool = True, detail: bool = False) -> dict:
     """Fit the probe on ``rows`` (the train split) and write the model directory ``out``."""
     start = time.time()
     out = Path(out)

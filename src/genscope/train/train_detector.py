@@ -116,9 +116,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", default=None, help="feature cache folder (default work-tmp/<kind>-cache; '' = none "
                                                  "for the fast model)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
-    p.add_argument("--detail", action=argparse.BooleanOptionalAction, default=True,
-                   help="clip: read the centre at twice the magnification next to the whole image (default; "
-                        "two tower passes per image); --no-detail: the whole image only")
+    p.add_argument("--detail", action="store_true",
+                   help="clip: also read the centre at twice the magnification beside the whole image (the "
+                        "clip-detail model: two tower passes per image)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,7 +54,7 @@ from genscope.models.detector.features import FeatureExtractor
 from genscope.models.detector.head import Head
 
 WEIGHTS = Path(__file__).with_name("weights")
-MODELS = {"clip": WEIGHTS / "clip", "fast": WEIGHTS / "fast"}
+MODELS = {"clip": WEIGHTS / "clip", "clip-detail": WEIGHTS / "clip-detail", "fast": WEIGHTS / "fast"}
 DEFAULT = "clip"
 DEFAULT_MODEL = MODELS[DEFAULT]
 ImageInput = str | Path | Image.Image
