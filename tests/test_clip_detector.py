@@ -176,8 +176,10 @@ def test_a_detail_model_reads_both_views_and_a_whole_view_model_one(tiny_model, 
     noisy = [textured(300, 280, 400 + i, smooth=False) for i in range(3)]
     res = det.predict(smooth + noisy)
     assert max(r["ai_score"] for r in res[:3]) < min(r["ai_score"] for r in res[3:])
-    heat = det.explain(img)  # the detail view's features held fixed while the whole view is occluded
-    assert heat.shape == (300, 400) and heat.max() == pytest.approx(1.0)
+    mixed = textured(500, 260, 3, smooth=False)
+    mixed.paste(textured(200, 260, 4, smooth=True), (0, 0))
+    heat = det.explain(mixed)  # the detail view's features held fixed while the whole view is occluded
+    assert heat.shape == (260, 500) and heat.max() == pytest.approx(1.0) and heat.std() > 0.05
 
 
 def test_refuses_what_it_cannot_judge(tiny_model):

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="image files, folders (searched recursively), path lists, manifests, .tar shards, URIs")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (default: a table)")
     p.add_argument("--model", default=None,
-                   help="clip (default: CLIP probe, best on unseen generators), fast, or a model directory")
+                   help="clip (default: CLIP probe, best on unseen generators), clip-detail (also reads the centre "
+                        "at twice the magnification: stronger on GAN faces, half the speed), fast, or a model "
+                        "directory")
     p.add_argument("--fast", action="store_true", help="the fast model (~4x faster, weaker on recent generators)")
     p.add_argument("--preprocess", choices=("crop", "resize"), default="crop",
                    help="fast model: native-resolution windows (default) or one global resize")

@@ -47,7 +47,8 @@ def encoder_path(encoder: str | Path) -> Path:
 
 def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed: int = 0, folds: int = 5,
                cache_dir: str | Path = "work-tmp/clip-cache", threads: int | None = None,
-               encoder: str | Path = ENCODER, progress: bool = True, detail: bool = False) -> dict:
+               encoder: str | Path = ENCODER, progress: bool = True, detail: bool = False,
+               l2: float | None = None) -> dict:
     """Fit the probe on ``rows`` (the train split) and write the model directory ``out``."""
     start = time.time()
     out = Path(out)
@@ -58,7 +59,9 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
     emb = clip_embeddings([r.path for r in rows], onnx, Path(cache_dir), threads, progress, FEATURES, detail)
     log(f"embeddings: {emb.shape} ({', '.join(VIEWS)}), {time.time() - start:.0f} s")
     raw = [VIEWS.index("raw")]
-    l2, oof = select_l2(emb, rows, L2_GRID, folds, seed, log, scored_views=raw)
+    # a given l2 still goes through the CV: its out-of-fold logits calibrate the head
+    given_l2 = l2 is not None
+    l2, oof = select_l2(emb, rows, (l2,) if given_l2 else L2_GRID, folds, seed, log, scored_views=raw)
     fam_count = Counter(r.family for r in rows if r.label and r.family)
     families = sorted(f for f, c in fam_count.items() if c >= MIN_FAMILY_IMAGES)
     head = fit_detector(emb, rows, l2, oof, families)
@@ -83,7 +86,8 @@ def train_clip(rows: list[Row], out: str | Path, data_names: list[str], *, seed:
         "families": families,
         "train": {"data": data_names, "images": len(rows), "generated": sum(r.label for r in rows),
                   "sources": dict(sorted(Counter(r.source for r in rows).items())), "views": list(VIEWS),
-                  "seed": seed, "folds": folds, "l2": l2, "platt": [head.platt_a, head.platt_b],
+                  "seed": seed, "folds": folds, "l2": l2, "l2_from": "given" if given_l2 else "cv",
+                  "platt": [head.platt_a, head.platt_b],
                   "family_images": {f: fam_count[f] for f in families},
                   "seconds": round(time.time() - start, 1)},
     }

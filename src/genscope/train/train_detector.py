@@ -116,6 +116,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", default=None, help="feature cache folder (default work-tmp/<kind>-cache; '' = none "
                                                  "for the fast model)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--l2", type=float, default=None,
+                   help="clip: this L2 strength instead of choosing it by cross-validation (e.g. one chosen on a "
+                        "held-out split, as clip-detail's was)")
     p.add_argument("--detail", action="store_true",
                    help="clip: also read the centre at twice the magnification beside the whole image (the "
                         "clip-detail model: two tower passes per image)")
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
         train_clip(training_rows(args.data, args.folds), args.out, list(args.data), seed=args.seed, folds=args.folds,
                    cache_dir=args.cache or "work-tmp/clip-cache", threads=args.threads,
-                   encoder=args.backbone or ENCODER, detail=args.detail)
+                   encoder=args.backbone or ENCODER, detail=args.detail, l2=args.l2)
         return 0
     if len(args.data) > 1:
         raise ValueError("the fast model trains on one --data; merge the manifests or use --kind clip")
