@@ -2,11 +2,13 @@
 
     genscope train-detector --kind clip --data ../shared/data/detect --data web/manifest.csv \\
         --out src/genscope/models/detector/weights/clip
+    genscope train-detector --kind clip --detail --l2 0.01 ... --out src/genscope/models/detector/weights/clip-detail
 
 Steps: the ``train`` rows of every ``--data`` → CLIP embeddings of four views per image (raw, normalised,
 two re-encoded/down-scaled; cached per file) → L2 strength by group-aware CV, judged on the raw view as
 inference sees it → linear head on all views, Platt calibration on the out-of-fold logits, family head
 → ``head.npz``, ``config.json`` and ``calibration.npz`` (the out-of-fold scores, for ``genscope audit``).
+``--detail`` embeds each view's ``detail_view`` too and fits the head on both side by side.
 No torch: the tower runs on ONNX Runtime and the heads are NumPy.
 """
 
@@ -33,7 +35,7 @@ L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 THRESHOLD = 0.5
 UNCERTAIN = (0.3, 0.7)
 MIN_FAMILY_IMAGES = 5
-N_VIEWS = 1  # views per image at inference: the centre view (more views: see benchmarks/detector_views.py)
+N_VIEWS = 1  # whole-image views per image at inference: the centre one (`--crops N` spreads N along the long axis)
 
 
 def log(msg: str) -> None:
