@@ -10,8 +10,9 @@ import functools
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -23,6 +24,21 @@ _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
 MAX_EXPANSION = 1_000_000
+
+
+def atomic_write(target: Path, write: Callable[[Path], object]) -> Path:
+    """``write(temp)`` then rename over ``target`` (its folder made first): a killed run leaves the old file or
+    the new, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    write(tmp)
+    tmp.replace(target)
+    return target
+
+
+def write_text_atomic(target: Path, text: str) -> Path:
+    """``atomic_write`` of UTF-8 text."""
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 class StorageError(InputError):

@@ -36,6 +36,7 @@ from genscope.models.descriptor.local import opencv_installed
 from genscope.records import RECORDS_NAME, read_records, records_folder
 from genscope.report import copies_pages
 from genscope.signals.descriptor import DescriptorSignal
+from genscope.storage import atomic_write, write_text_atomic
 
 PathsArg = list[str] | str
 KEYPOINTS, QUERY_KEYPOINTS = "keypoints", "genscope.signals.keypoints:QueryKeypointsSignal"
@@ -237,14 +238,8 @@ def _listify(paths: PathsArg) -> list[str]:
 
 
 def _write_table(table, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(table, temp)
-    temp.replace(target)
+    atomic_write(target, lambda tmp: pq.write_table(table, tmp))
 
 
 def _write_json(data: dict[str, Any], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    temp.replace(target)
+    write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from genscope.index.persist import atomic_write, faiss_module
+from genscope.index.persist import faiss_module
+from genscope.storage import atomic_write
 
 Kind = Literal["auto", "flat", "ivf", "ivfpq"]
 AUTO_APPROX = 2_000_000  # below this, exact search of 10k queries takes about a minute on 2 cores

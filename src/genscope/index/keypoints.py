@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from genscope.index.persist import atomic_write, faiss_module, save_npy
+from genscope.index.persist import faiss_module, save_npy
 from genscope.models.descriptor.local import CODE_BYTES, RATIO, Keypoints, KeypointSet
+from genscope.storage import atomic_write
 
 VOTE_KEYPOINTS = 200  # strongest keypoints per reference in the voting index (all are kept for verification)
 AUTO_IVF = 5_000_000  # codes; above, an inverted-file binary index (nprobe lists searched per code)

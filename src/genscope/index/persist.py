@@ -1,8 +1,7 @@
-"""What both indexes need to live on disk: FAISS imported with a clear message, files replaced atomically."""
+"""What both indexes need on disk: FAISS imported with a clear message, arrays saved to an open file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,6 @@ def faiss_module() -> Any:
     except ImportError:
         raise ImportError("copy search needs faiss: pip install 'genscope[replication]' (faiss-cpu)") from None
     return faiss
-
-
-def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
-    """``write(temp)`` then rename over ``target``: a killed run leaves the old file or the new, never half."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    write(tmp)
-    tmp.replace(target)
 
 
 def save_npy(target: Path, array: np.ndarray) -> None:

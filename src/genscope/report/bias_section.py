@@ -19,6 +19,7 @@ from genscope.report.columns import FACES
 from genscope.report.sections import Block, Section, generic_section
 from genscope.report.thumbs import image_uri, load_image, record_item
 from genscope.sources.item import Item
+from genscope.storage import write_text_atomic
 
 # one swatch per ITA category, lightest first: Monk tones 1, 4, 5, 6, 7, 9 roughly span the same range
 COLOURS = dict(zip(CATEGORY_NAMES, (f"#{MONK_HEX[i]}" for i in (0, 3, 4, 5, 6, 8)), strict=True))
@@ -160,7 +161,7 @@ def render(summary: dict[str, Any], grid: str = "") -> str:
 
 
 def write(summary: dict[str, Any], faces: pa.Table, located: pa.Table | None, target: Path) -> Path:
-    target.write_text(render(summary, face_grid(summary, faces, located)), encoding="utf-8")
+    write_text_atomic(target, render(summary, face_grid(summary, faces, located)))
     return target
 
 

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from genscope.report.thumbs import record_item, thumbnails
 from genscope.sources.item import Item
+from genscope.storage import write_text_atomic
 
 FRAME = 100.0  # the gallery draws thumbnails letterboxed into a square; boxes are percentages of it
 Box = tuple[float, float, float, float]
@@ -96,8 +97,4 @@ def render(page: Page, lookup: ImageLookup) -> str:
 
 
 def write(page: Page, lookup: ImageLookup, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(render(page, lookup), encoding="utf-8")
-    temp.replace(target)
-    return target
+    return write_text_atomic(target, render(page, lookup))

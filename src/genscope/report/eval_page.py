@@ -22,6 +22,7 @@ from genscope.report.eval_tables import (
     robustness_rows,
 )
 from genscope.report.html import environment
+from genscope.storage import write_text_atomic
 
 ROC_MAIN = ("normalised", "raw", "normalised_resize_preprocess", "raw_resize_preprocess")
 ROC_ROBUST = ("raw", "jpeg_q75", "jpeg_q50", "resize_0.5", "roundtrip_128")
@@ -90,9 +91,5 @@ def render_eval_report(metrics: dict[str, Any], gallery: dict[str, list[Mistake]
 
 def write_eval_report(metrics: dict[str, Any], target: Path, detector: Detector, mistakes_each_way: int = 6) -> Path:
     """Write ``target`` (the report for ``metrics`` from ``evaluate``); Grad-CAM comes from ``detector``."""
-    html = render_eval_report(metrics, mistakes(detector, metrics["images"], mistakes_each_way))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(html, encoding="utf-8")
-    temp.replace(target)
-    return target
+    return write_text_atomic(target, render_eval_report(metrics, mistakes(detector, metrics["images"],
+                                                                           mistakes_each_way)))

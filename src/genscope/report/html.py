@@ -21,6 +21,7 @@ from genscope.report.gallery import galleries
 from genscope.report.heatmap import GRADIENT_CSS
 from genscope.report.sections import report_columns, signal_names, signal_sections
 from genscope.report.thumbs import record_item, thumbnails
+from genscope.storage import write_text_atomic
 
 CORE_TABLE_COLUMNS = ("format", "width", "height", "mode", "bytes")
 FIRST_COLUMNS = (VERDICT, SCORE, PROOF)  # shown as verdict, score, proof
@@ -42,12 +43,7 @@ def environment() -> jinja2.Environment:
 
 def write_report(table: pa.Table, summary: dict[str, Any], target: Path, *, rows: int = 500,
                  impact: dict[str, Any] | None = None, heatmaps: int = DEFAULT_HEATMAPS) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(table, summary, rows=rows, impact=impact, heatmaps=heatmaps)
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(html, encoding="utf-8")
-    temp.replace(target)
-    return target
+    return write_text_atomic(target, render_report(table, summary, rows=rows, impact=impact, heatmaps=heatmaps))
 
 
 def render_report(table: pa.Table, summary: dict[str, Any], *, rows: int = 500,
