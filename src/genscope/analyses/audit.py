@@ -30,6 +30,8 @@ SCORE, THRESHOLD, DETECTOR_ERROR = (column("detector", f) for f in ("ai_score", 
 PROVENANCE = column("provenance", "ai")
 DEFAULT_EMBEDDINGS = column("descriptor", "vector")
 MIN_GROUP_ROWS = 20  # smaller groups get counts only: an interval on 5 images says little
+DEFAULT_THRESHOLD = 0.5  # when the records do not say which threshold the detector used
+NO_GROUP = "(none)"  # the group of rows with no value in the --by column
 # Shortcut AUCs, diversity (per side: real and generated) and the report's rows come from a uniform, seeded
 # sample of at most this many rows: an AUC or a P/R/D/C share from 100,000 rows has a standard error of at
 # most √(0.25 / 100,000) ≈ 0.0016 (docs/scale.md §6), and P/R/D/C costs real × generated. Below it every row
@@ -130,6 +132,20 @@ def provenance_verdicts(table: pa.Table) -> list[str | None]:
     return table.column(PROVENANCE).to_pylist() if PROVENANCE in table.column_names else [None] * table.num_rows
 
 
+def proven_as(provenance: list[str | None], verdict: str) -> np.ndarray:
+    """Per row, whether provenance gives ``verdict`` ("yes": proven generated, "no": proven real); bool with zero
+    rows too."""
+    return np.array([p == verdict for p in provenance], dtype=bool)
+
+
+def stored_threshold(batch: pa.Table) -> float | None:
+    """The first threshold the detector stored in this batch of records, if any."""
+    if THRESHOLD not in batch.column_names:
+        return None
+    found = batch.column(THRESHOLD).drop_null()
+    return float(found[0].as_py()) if len(found) else None
+
+
 def model_threshold(records: pa.Table | Records, override: float | None = None) -> float:
     """The threshold the detector used (stored in the records), unless the user gives one; else 0.5."""
     if override is not None:
@@ -137,10 +153,9 @@ def model_threshold(records: pa.Table | Records, override: float | None = None) 
     source = Records.of(records)
     if THRESHOLD in source.columns:
         for batch in source.batches([THRESHOLD]):
-            found = batch.column(THRESHOLD).drop_null()
-            if len(found):
-                return float(found[0].as_py())
-    return 0.5
+            if (stored := stored_threshold(batch)) is not None:
+                return stored
+    return DEFAULT_THRESHOLD
 
 
 @dataclass
@@ -223,8 +238,7 @@ def run_audit(records: pa.Table | Records, *, calibration: Calibration | None, b
         decoded = pc.is_null(batch.column("error")).to_numpy(zero_copy_only=False).astype(bool)
         scores = detector_scores(batch)
         provenance = provenance_verdicts(batch)
-        proven = np.array([p == "yes" for p in provenance], dtype=bool)  # bool even with zero rows
-        proven_real = np.array([p == "no" for p in provenance], dtype=bool)
+        proven, proven_real = proven_as(provenance, "yes"), proven_as(provenance, "no")
         unjudged = not_judged_reasons(batch, scores, provenance)
         raw = {name: row_values(batch, name) for name in named}
         for name, values in raw.items():
@@ -233,7 +247,7 @@ def run_audit(records: pa.Table | Records, *, calibration: Calibration | None, b
         truth = parse_labels(raw[labels]) if labels else None
         total.add(scores, proven, proven_real, unjudged, threshold, truth)
         if by:
-            names = np.array([str(v) if v is not None else "(none)" for v in raw[by]], dtype=object)
+            names = np.array([str(v) if v is not None else NO_GROUP for v in raw[by]], dtype=object)
             for name in dict.fromkeys(names):
                 chosen = names == name
                 groups.setdefault(name, ShareTally()).add(scores[chosen], proven[chosen], proven_real[chosen],

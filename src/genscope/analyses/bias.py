@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from genscope.analyses.audit import column_values
+from genscope.analyses.audit import NO_GROUP, column_values
 from genscope.analyses.batches import Records
 from genscope.analyses.bias_recall import RecallCorrection
 from genscope.errors import InputError
@@ -24,7 +24,6 @@ FACES = column("faces", "faces")
 FACES_ERROR = column("faces", "error")
 PROMPT = column("provenance", "metadata.prompt")
 LOCATED = ("path", "shard", "offset", "bytes", "width")  # what re-reads an image for the report's face crops
-NO_GROUP = "(none)"
 BOOTSTRAP = 1000
 PERMUTATIONS = 1000
 _CELLS = 4_000_000  # resamples × images held at once: bounds the bootstrap's memory on large groups

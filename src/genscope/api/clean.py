@@ -11,7 +11,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from genscope.analyses.audit import PROVENANCE, SCORE, THRESHOLD, detector_scores, model_threshold, provenance_verdicts
+from genscope.analyses.audit import (
+    DEFAULT_THRESHOLD,
+    PROVENANCE,
+    SCORE,
+    THRESHOLD,
+    detector_scores,
+    proven_as,
+    provenance_verdicts,
+    stored_threshold,
+)
 from genscope.analyses.batches import Records
 from genscope.analyses.clean import CleanPlan, plan_clean
 from genscope.analyses.overview import overview
@@ -38,7 +47,7 @@ class CleanResult(Result):
         for batch in self.records.batches():
             batch = _without(batch, self.copies)
             scores = detector_scores(batch)
-            keep = ~proven_generated(batch) & ~np.isnan(scores) & (scores < self.plan.cut)
+            keep = ~proven_as(provenance_verdicts(batch), "yes") & ~np.isnan(scores) & (scores < self.plan.cut)
             kept = batch.filter(pa.array(keep, type=pa.bool_()))
             yield kept if columns is None else kept.select(columns)
 
@@ -102,19 +111,14 @@ def clean(records: str | os.PathLike | pa.Table, max_generated: float, *,
         inputs += batch.num_rows
         batch = _without(batch, copies)
         scores.append(detector_scores(batch))
-        proven.append(proven_generated(batch))
-        if stored is None and THRESHOLD in batch.column_names and batch.column(THRESHOLD).null_count < batch.num_rows:
-            stored = model_threshold(batch)  # the first the detector stored, after duplicates are dropped
+        proven.append(proven_as(provenance_verdicts(batch), "yes"))
+        if stored is None:
+            stored = stored_threshold(batch)  # the first the detector stored, after duplicates are dropped
     pool = np.concatenate(scores)
-    used = threshold if threshold is not None else stored if stored is not None else model_threshold(pa.table({}))
+    used = threshold if threshold is not None else stored if stored is not None else DEFAULT_THRESHOLD
     plan = plan_clean(pool, np.concatenate(proven), calibration, used, max_generated)
     return CleanResult(plan=plan, records=source, copies=copies, inputs=inputs,
                        dropped_as_duplicates=inputs - len(pool))
-
-
-def proven_generated(batch: pa.Table) -> np.ndarray:
-    """Per row, whether provenance proves it generated (bool with zero rows too)."""
-    return np.array([p == "yes" for p in provenance_verdicts(batch)], dtype=bool)
 
 
 def _without(batch: pa.Table, paths: set[str]) -> pa.Table:
